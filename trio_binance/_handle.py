@@ -1,0 +1,471 @@
+"""Stream handles: the Trio receive channels users consume.
+
+A handle's buffer is filled synchronously by the connection's reader (never an
+``await`` per message) and drained by the consumer.  What happens when the consumer
+falls behind is the handle's :class:`Overflow` policy; whatever the policy, the
+reader never waits for a consumer, so one slow handle cannot stall other handles or
+the connection's ping answers.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import enum
+import logging
+from collections.abc import Callable
+from typing import Any, final
+
+import trio
+
+from ._exceptions import BinanceStreamError, QueueOverflow, StreamUnavailable
+
+__all__ = ["Gap", "HandleStats", "Overflow", "StreamHandle"]
+
+logger = logging.getLogger("trio_binance")
+
+
+class Overflow(str, enum.Enum):
+    """What a handle does when its consumer falls ``max_queue_size`` messages behind.
+
+    Attributes:
+        BLOCK: The default; nothing is dropped.  Trio backpressure cannot reach the
+            exchange without stalling the socket (and its ping answers, and every other
+            stream on it), so the handle keeps the backlog in memory, logs a warning
+            when it passes ``max_queue_size``, and fails loudly with
+            :class:`~trio_binance.QueueOverflow` only past ``Settings.max_backlog``.
+        DROP_OLDEST: Keep the latest ``max_queue_size`` messages; older ones are
+            dropped, counted, and reported as a :class:`Gap` (``reason="overflow"``).
+        RAISE: Stop the handle: the consumer receives what was buffered, then
+            :class:`~trio_binance.QueueOverflow`.
+    """
+
+    BLOCK = "block"
+    DROP_OLDEST = "drop_oldest"
+    RAISE = "raise"
+
+    @classmethod
+    def coerce(cls, value: Overflow | str) -> Overflow:
+        """Accept a member or its value (``"block"``, ``"drop_oldest"``, ``"raise"``)."""
+        if value == "keep_latest":
+            return cls.DROP_OLDEST
+        try:
+            return cls(value)
+        except ValueError:
+            allowed = ", ".join(repr(m.value) for m in cls)
+            raise ValueError(
+                f"overflow must be one of {allowed} (or 'keep_latest'), got {value!r}"
+            ) from None
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class Gap:
+    """A point where the consumer may have missed messages.
+
+    With ``gap_notices=True`` a handle yields these in-band, in order, between the
+    messages around the gap; they are always counted in :attr:`StreamHandle.stats`
+    and kept in :attr:`StreamHandle.gaps`.
+
+    Attributes:
+        stream: The stream name affected.
+        reason: ``"reconnect"`` (the connection dropped and was re-established),
+            ``"overflow"`` (the handle dropped messages) or ``"rejected"``
+            (handshakes were refused for a while).
+        start: Trio clock time from which data may be missing.
+        end: Trio clock time at which delivery resumed (or the last drop).
+        dropped: Messages known to be dropped (overflow); 0 when unknown.
+        last_event_time: ``E`` (ms) of the last message delivered before the gap, if any.
+        last_id: Id of the last message before the gap (trade ``t``, aggTrade ``a``,
+            depth/bookTicker ``u``), to backfill from REST; ``None`` when the stream
+            has no ids.
+    """
+
+    stream: str
+    reason: str
+    start: float
+    end: float
+    dropped: int = 0
+    last_event_time: int | None = None
+    last_id: int | None = None
+
+    @property
+    def duration(self) -> float:
+        """``end - start`` in seconds."""
+        return self.end - self.start
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class HandleStats:
+    """A snapshot of one handle's counters.
+
+    Attributes:
+        messages: Messages delivered into the handle's buffer.
+        dropped: Messages dropped by the overflow policy.
+        gaps: Gap notices recorded (reconnects and overflow episodes).
+        backlog: Messages waiting in the buffer now.
+        peak_backlog: Largest backlog seen.
+        reconnects: Times a stream of this handle was re-subscribed after a drop.
+        last_event_time: Largest ``E`` (ms) seen on the handle's streams, if any.
+        last_receive_time: Trio time the last message arrived, if any.
+    """
+
+    messages: int
+    dropped: int
+    gaps: int
+    backlog: int
+    peak_backlog: int
+    reconnects: int
+    last_event_time: int | None
+    last_receive_time: float | None
+
+
+class _HandleState:
+    """The buffer and status shared by a handle and its clones."""
+
+    __slots__ = (
+        "capacity",
+        "description",
+        "drop_episode",
+        "dropped",
+        "ended",
+        "error",
+        "gap_log",
+        "gap_notices",
+        "gaps",
+        "items",
+        "live",
+        "live_timeout",
+        "lot",
+        "max_backlog",
+        "messages",
+        "open_clones",
+        "peak_backlog",
+        "pending",
+        "policy",
+        "reconnects",
+        "release",
+        "soft_limit",
+        "stats_source",
+        "unavailable_cause",
+        "warned",
+    )
+
+    def __init__(
+        self,
+        *,
+        description: str,
+        max_queue_size: int,
+        policy: Overflow,
+        max_backlog: int,
+        gap_notices: bool,
+        live_timeout: float | None,
+    ) -> None:
+        self.description = description
+        self.items: collections.deque[Any] = collections.deque()
+        self.policy = policy
+        self.soft_limit = max_queue_size
+        self.max_backlog = max(max_backlog, max_queue_size)
+        self.capacity = max_queue_size
+        self.gap_notices = gap_notices
+        self.live_timeout = live_timeout
+        self.lot = trio.lowlevel.ParkingLot()
+        self.live = trio.Event()
+        self.error: BaseException | None = None
+        self.ended = False
+        self.open_clones = 1
+        self.pending = 0
+        self.messages = 0
+        self.dropped = 0
+        self.gaps = 0
+        self.reconnects = 0
+        self.peak_backlog = 0
+        self.warned = False
+        self.drop_episode: list[Any] | None = None  # [stream, start, end, count]
+        self.gap_log: collections.deque[Gap] = collections.deque(maxlen=256)
+        self.release: Callable[[], None] = _noop
+        self.stats_source: Callable[[], tuple[int | None, float | None]] = _none
+        self.unavailable_cause: BaseException | None = None
+
+    # -- producer side (called synchronously by the engine) -----------------
+
+    def put(self, item: Any) -> None:
+        """Deliver one message (the reader's hot path)."""
+        items = self.items
+        self.messages += 1
+        if len(items) < self.capacity:
+            items.append(item)
+            if self.lot:
+                self.lot.unpark()
+            return
+        self._overflow(item)
+
+    def _overflow(self, item: Any) -> None:
+        items = self.items
+        if self.error is not None or self.ended:
+            return
+        policy = self.policy
+        if policy is Overflow.BLOCK:
+            if len(items) < self.max_backlog:
+                if not self.warned:
+                    self.warned = True
+                    logger.warning(
+                        "%s: consumer is %d messages behind; holding the backlog "
+                        "(overflow='block', hard limit %d)",
+                        self.description,
+                        len(items),
+                        self.max_backlog,
+                    )
+                items.append(item)
+                self.peak_backlog = max(self.peak_backlog, len(items))
+                if self.lot:
+                    self.lot.unpark()
+                return
+            self._fail_overflow(len(items))
+        elif policy is Overflow.DROP_OLDEST:
+            now = trio.current_time()
+            evicted = items.popleft()
+            while isinstance(evicted, Gap) and items:
+                evicted = items.popleft()
+            self.dropped += 1
+            if self.drop_episode is None:
+                self.drop_episode = [self.description, now, now, 1]
+            else:
+                self.drop_episode[2] = now
+                self.drop_episode[3] += 1
+            items.append(item)
+            self.peak_backlog = max(self.peak_backlog, len(items))
+        else:
+            self._fail_overflow(self.capacity)
+
+    def _fail_overflow(self, behind: int) -> None:
+        self.dropped += 1
+        self.error = QueueOverflow(
+            f"{self.description}: the consumer fell {behind} messages behind "
+            f"(overflow={self.policy.value!r}); the handle was stopped",
+            dropped=1,
+        )
+        logger.error("%s", self.error)
+        self.lot.unpark_all()
+        self.release()
+
+    def note_gap(self, gap: Gap) -> None:
+        """Record a gap; deliver it in-band if the consumer opted in."""
+        self.gaps += 1
+        if gap.reason == "reconnect":
+            self.reconnects += 1
+        self.gap_log.append(gap)
+        if self.gap_notices and self.error is None and not self.ended:
+            self.items.append(gap)
+            if self.lot:
+                self.lot.unpark()
+
+    def fail(self, error: BaseException) -> None:
+        """End the handle with ``error`` after its buffered messages."""
+        if self.error is None and not self.ended:
+            self.error = error
+            self.live.set()
+            self.lot.unpark_all()
+
+    def end(self) -> None:
+        """End the handle cleanly (the manager is closing)."""
+        self.ended = True
+        self.live.set()
+        self.lot.unpark_all()
+
+    # -- consumer side -------------------------------------------------------
+
+    def _take_drop_episode(self) -> Gap | None:
+        episode = self.drop_episode
+        if episode is None:
+            return None
+        self.drop_episode = None
+        self.gaps += 1
+        gap = Gap(
+            stream=episode[0], reason="overflow", start=episode[1], end=episode[2],
+            dropped=episode[3],
+        )  # fmt: skip
+        self.gap_log.append(gap)
+        return gap
+
+    def take(self) -> Any:
+        if self.drop_episode is not None:
+            gap = self._take_drop_episode()
+            if self.gap_notices:
+                return gap
+        if self.items:
+            item = self.items.popleft()
+            if self.warned and len(self.items) < self.soft_limit // 2:
+                self.warned = False
+            return item
+        if self.error is not None:
+            raise self.error
+        if self.ended:
+            raise trio.EndOfChannel
+        raise trio.WouldBlock
+
+
+def _noop() -> None:
+    pass
+
+
+def _none() -> tuple[int | None, float | None]:
+    return None, None
+
+
+@final
+class StreamHandle(trio.abc.ReceiveChannel[Any]):
+    """A Trio receive channel of decoded messages for one stream request.
+
+    Do not construct this class directly: every ``*_socket`` method of
+    :class:`~trio_binance.BinanceSocketManager` returns one.
+
+    * ``async with handle:`` waits until the stream is live (raising why it cannot
+      be) and closes the handle on exit.
+    * ``await handle.receive()`` / ``async for msg in handle`` yield messages:
+      bare payloads for single-stream handles, ``{"stream", "data"}`` envelopes for
+      multiplex handles, plus :class:`Gap` items if the handle has gap notices on.
+    * ``await handle.receive_batch()`` returns every buffered message at once, for
+      firehose consumers that want one checkpoint per batch instead of per message.
+    * ``clone()`` returns another handle sharing this buffer (each message goes to
+      one of the clones, as with Trio channels); the stream is unsubscribed when the
+      last clone closes.
+    * ``await handle.recv()`` is an alias of ``receive()`` for python-binance users.
+
+    Messages are shared between handles of the same stream: treat them as read-only.
+    """
+
+    def __init__(self, state: _HandleState) -> None:
+        self._state = state
+        self._closed = False
+
+    def __repr__(self) -> str:
+        status = "closed" if self._closed else ("live" if self._state.live.is_set() else "pending")
+        return f"<StreamHandle {self._state.description} {status}>"
+
+    @property
+    def name(self) -> str:
+        """The stream name(s) this handle carries, joined with ``/``."""
+        return self._state.description
+
+    @property
+    def is_live(self) -> bool:
+        """True once every stream of the handle has been confirmed by Binance."""
+        return self._state.live.is_set() and self._state.error is None
+
+    @property
+    def gaps(self) -> list[Gap]:
+        """The most recent gaps (at most 256), oldest first, whether or not in-band."""
+        return list(self._state.gap_log)
+
+    @property
+    def stats(self) -> HandleStats:
+        """A snapshot of this handle's counters (shared with its clones)."""
+        st = self._state
+        last_event_time, last_receive_time = st.stats_source()
+        return HandleStats(
+            messages=st.messages,
+            dropped=st.dropped,
+            gaps=st.gaps + (1 if st.drop_episode is not None else 0),
+            backlog=len(st.items),
+            peak_backlog=max(st.peak_backlog, len(st.items)),
+            reconnects=st.reconnects,
+            last_event_time=last_event_time,
+            last_receive_time=last_receive_time,
+        )
+
+    async def wait_live(self) -> None:
+        """Wait until every stream of this handle is subscribed and delivering.
+
+        Raises:
+            StreamRejected: Binance refused a stream.
+            StreamUnavailable: Not live within ``Settings.live_timeout``; the last
+                connection error is chained as the cause.
+            trio.ClosedResourceError: The handle was closed.
+        """
+        if self._closed:
+            await trio.lowlevel.checkpoint()
+            raise trio.ClosedResourceError("this stream handle was closed")
+        st = self._state
+        timeout = st.live_timeout if st.live_timeout is not None else float("inf")
+        with trio.move_on_after(timeout):
+            await st.live.wait()
+        if st.error is not None:
+            raise st.error
+        if st.ended and not st.live.is_set():
+            raise trio.EndOfChannel
+        if not st.live.is_set():
+            raise StreamUnavailable(
+                f"{st.description} was not live after {st.live_timeout} s"
+            ) from st.unavailable_cause
+
+    async def __aenter__(self) -> StreamHandle:
+        try:
+            await self.wait_live()
+        except BaseException:
+            await self.aclose()
+            raise
+        return self
+
+    def receive_nowait(self) -> Any:
+        """Return the next buffered message without waiting.
+
+        Raises:
+            trio.WouldBlock: Nothing is buffered.
+            trio.EndOfChannel: The manager closed and the buffer is drained.
+            QueueOverflow: The handle overflowed (after its buffered messages).
+            StreamRejected: Binance refused the stream.
+        """
+        if self._closed:
+            raise trio.ClosedResourceError("this stream handle was closed")
+        return self._state.take()
+
+    async def receive(self) -> Any:
+        """Wait for and return the next message (see :meth:`receive_nowait`)."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            try:
+                value = self.receive_nowait()
+            except trio.WouldBlock:
+                await self._state.lot.park()
+                continue
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return value
+
+    recv = receive
+
+    async def receive_batch(self, max_items: int | None = None) -> list[Any]:
+        """Wait for at least one message, then return everything buffered (up to ``max_items``).
+
+        One checkpoint per batch instead of one per message: the fastest way to drain
+        a firehose.  Errors are raised only once the batch before them was returned.
+        """
+        first = await self.receive()
+        batch = [first]
+        limit = max_items if max_items is not None else -1
+        take = self._state.take
+        while len(batch) != limit:
+            try:
+                batch.append(take())
+            except (trio.WouldBlock, trio.EndOfChannel, BinanceStreamError):
+                break  # an error is raised by the next receive, after this batch
+        return batch
+
+    def clone(self) -> StreamHandle:
+        """Another handle on the same buffer; the stream stays until all are closed."""
+        if self._closed:
+            raise trio.ClosedResourceError("this stream handle was closed")
+        self._state.open_clones += 1
+        return StreamHandle(self._state)
+
+    async def aclose(self) -> None:
+        """Close this handle; closing the last clone unsubscribes its streams."""
+        if not self._closed:
+            self._closed = True
+            st = self._state
+            st.open_clones -= 1
+            if st.open_clones == 0:
+                st.release()
+                st.lot.unpark_all()
+        await trio.lowlevel.checkpoint()

@@ -21,11 +21,13 @@ import logging
 import random
 from typing import TYPE_CHECKING, Any, Literal
 
+import httpx
 import orjson
 import trio
 
 from ._backoff import Backoff, Pacer, rotation_delay
 from ._endpoints import Product
+from ._exceptions import BinanceStreamError
 from ._protocol import control_error, encode_request
 from ._settings import Settings
 from ._streams import connection_url
@@ -220,10 +222,11 @@ class Connection:
             if not self.subs:
                 return None
             try:
+                url = await self._resolve_url()
                 with trio.fail_after(settings.connect_timeout):
                     ws = await open_websocket(
                         self.engine.transport,
-                        self.url,
+                        url,
                         max_message_size=settings.max_message_size,
                         read_size=settings.read_size,
                     )
@@ -239,7 +242,14 @@ class Connection:
                     delay,
                 )
                 self._connect_failed(exc, rejected=exc.status in (418, 429))
-            except (OSError, WebSocketClosed, trio.TooSlowError, trio.BrokenResourceError) as exc:
+            except (
+                OSError,
+                WebSocketClosed,
+                trio.TooSlowError,
+                trio.BrokenResourceError,
+                httpx.HTTPError,
+                BinanceStreamError,
+            ) as exc:
                 delay = self.backoff.failure()
                 logger.warning(
                     "%s: connecting failed (%s: %s); retrying in %.2f s",
@@ -254,7 +264,7 @@ class Connection:
                 link = Link(self, ws, self._link_numbers, trio.current_time())
                 self.links.append(link)
                 self.connects += 1
-                logger.info("%s: connected (link %d) to %s", self.name, link.number, self.url)
+                logger.info("%s: connected (link %d)", self.name, link.number)
                 self._nursery.start_soon(self._run_link, link)
                 return link
             await self._sleep_unless_empty(delay)
@@ -299,7 +309,7 @@ class Connection:
             with link.cancel_scope:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._reader, link)
-                    nursery.start_soon(self._sync, link)
+                    nursery.start_soon(self._serve_link, link)
                     nursery.start_soon(self._watchdog, link)
         finally:
             link.dead.set()
@@ -367,7 +377,7 @@ class Connection:
                         if sub is not None:
                             sub.deliver(msg, msg.get("data"), link, now)
                             continue
-                        self._control(link, msg)
+                        self._on_message(link, msg)
                     else:
                         self._malformed(link, "a message that is not a JSON object")
         except WebSocketClosed as exc:
@@ -381,6 +391,21 @@ class Connection:
         self.malformed += 1
         level = logging.WARNING if link.malformed <= 3 else logging.DEBUG
         logger.log(level, "%s: skipped %s from the server", self.name, what)
+
+    # -- hooks a connection of another kind (user data) overrides ------------------
+
+    async def _resolve_url(self) -> str:
+        """The URL to dial for the next link (a user-data stream embeds a fresh key)."""
+        await trio.lowlevel.checkpoint()
+        return self.url
+
+    async def _serve_link(self, link: Link) -> None:
+        """Runs beside the reader for the link's lifetime: here, live subscriptions."""
+        await self._sync(link)
+
+    def _on_message(self, link: Link, msg: dict[str, Any]) -> None:
+        """A JSON object that is not an event of a subscribed stream."""
+        self._control(link, msg)
 
     def _control(self, link: Link, msg: dict[str, Any]) -> None:
         request_id = msg.get("id")

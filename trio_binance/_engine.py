@@ -127,6 +127,8 @@ class Engine:
             sub = self._subscription(request.product, route_url, name)
             sub.attach(state, envelope=request.multiplex)
             subs.append(sub)
+        if state.pending == 0:
+            state.live.set()  # every stream was already live for another handle
         self._states.add(state)
 
         def release() -> None:
@@ -182,8 +184,9 @@ class Engine:
 
     def connection_ended(self, conn: Connection) -> None:
         pool = self.pools.get((conn.product, conn.route_url))
-        if pool is not None and conn in pool:
-            pool.remove(conn)
+        if pool is None or conn not in pool:
+            return
+        pool.remove(conn)
         # Streams added in the instant the connection was closing move to a new one.
         for name, sub in list(conn.subs.items()):
             if self.subs.get(sub.key) is sub and not self.closed:

@@ -1,0 +1,148 @@
+"""A handle's buffer on its own: overflow policies, gap notices, batches, clones."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+
+from trio_binance import Gap, Overflow, QueueOverflow, StreamHandle
+from trio_binance._handle import _HandleState
+
+
+def make(
+    policy: Overflow = Overflow.BLOCK, size: int = 3, gaps: bool = False, backlog: int = 10
+) -> tuple[_HandleState, StreamHandle]:
+    state = _HandleState(
+        description="btcusdt@trade",
+        max_queue_size=size,
+        policy=policy,
+        max_backlog=backlog,
+        gap_notices=gaps,
+        live_timeout=1.0,
+    )
+    return state, StreamHandle(state)
+
+
+async def test_block_keeps_everything_up_to_the_backlog_limit() -> None:
+    state, handle = make(Overflow.BLOCK, size=3, backlog=10)
+    for i in range(10):
+        state.put(i)
+    assert handle.stats.backlog == 10
+    assert [await handle.receive() for _ in range(10)] == list(range(10))
+    assert handle.stats.dropped == 0
+
+
+async def test_block_fails_loudly_past_the_backlog_after_delivering_it() -> None:
+    state, handle = make(Overflow.BLOCK, size=3, backlog=5)
+    for i in range(7):
+        state.put(i)
+    assert [await handle.receive() for _ in range(5)] == list(range(5))
+    with pytest.raises(QueueOverflow, match="fell 5 messages behind"):
+        await handle.receive()
+
+
+async def test_drop_oldest_keeps_latest_and_reports_one_gap_per_episode() -> None:
+    state, handle = make(Overflow.DROP_OLDEST, size=3, gaps=True)
+    for i in range(8):
+        state.put(i)
+    first = await handle.receive()
+    assert isinstance(first, Gap)
+    assert first.reason == "overflow" and first.dropped == 5
+    assert [await handle.receive() for _ in range(3)] == [5, 6, 7]
+    assert handle.stats.dropped == 5
+    assert handle.stats.gaps == 1
+    assert handle.gaps == [first]
+
+
+async def test_drop_oldest_without_gap_notices_still_counts() -> None:
+    state, handle = make(Overflow.DROP_OLDEST, size=2)
+    for i in range(5):
+        state.put(i)
+    assert [await handle.receive() for _ in range(2)] == [3, 4]
+    assert handle.stats.dropped == 3
+    assert handle.stats.gaps == 1
+    assert handle.gaps[0].dropped == 3
+
+
+async def test_raise_delivers_the_buffer_then_raises() -> None:
+    state, handle = make(Overflow.RAISE, size=2)
+    for i in range(3):
+        state.put(i)
+    assert await handle.receive() == 0
+    assert await handle.receive() == 1
+    with pytest.raises(QueueOverflow):
+        await handle.receive()
+
+
+async def test_receive_batch_returns_everything_buffered_then_the_error() -> None:
+    state, handle = make(Overflow.RAISE, size=4)
+    for i in range(5):
+        state.put(i)
+    assert await handle.receive_batch() == [0, 1, 2, 3]
+    with pytest.raises(QueueOverflow):
+        await handle.receive_batch()
+
+
+async def test_receive_batch_respects_max_items() -> None:
+    state, handle = make(size=10)
+    for i in range(6):
+        state.put(i)
+    assert await handle.receive_batch(4) == [0, 1, 2, 3]
+    assert await handle.receive_batch(4) == [4, 5]
+
+
+async def test_end_of_channel_after_buffer_drains() -> None:
+    state, handle = make()
+    state.put("last")
+    state.end()
+    assert [msg async for msg in handle] == ["last"]
+
+
+async def test_receive_waits_and_wakes() -> None:
+    state, handle = make()
+    got = []
+
+    async def consumer() -> None:
+        got.append(await handle.receive())
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(consumer)
+        await trio.testing.wait_all_tasks_blocked()
+        assert got == []
+        state.put("x")
+    assert got == ["x"]
+
+
+async def test_clones_share_the_buffer_and_release_once() -> None:
+    state, handle = make()
+    released = []
+    state.release = lambda: released.append(True)
+    clone = handle.clone()
+    state.put(1)
+    state.put(2)
+    assert {await handle.receive(), await clone.receive()} == {1, 2}
+    await handle.aclose()
+    assert released == []
+    await clone.aclose()
+    assert released == [True]
+    with pytest.raises(trio.ClosedResourceError):
+        await clone.receive()
+
+
+async def test_public_async_methods_checkpoint() -> None:
+    state, handle = make()
+    state.put(1)
+    with trio.testing.assert_checkpoints():
+        await handle.receive()
+    state.live.set()
+    with trio.testing.assert_checkpoints():
+        await handle.wait_live()
+    with trio.testing.assert_checkpoints():
+        await handle.aclose()
+
+
+async def test_overflow_policy_names() -> None:
+    assert Overflow.coerce("keep_latest") is Overflow.DROP_OLDEST
+    with pytest.raises(ValueError, match="'block', 'drop_oldest', 'raise'"):
+        Overflow.coerce("lossy")

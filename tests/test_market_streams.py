@@ -58,9 +58,10 @@ async def test_routes_follow_binance_2026(
 ) -> None:
     fake_binance.start_market(["BTCUSDT"], Product.USDM, trade_interval=0.5)
     async with client(fake_binance) as bsm:
-        async with bsm.aggtrade_futures_socket("BTCUSDT") as agg, bsm.futures_diff_depth_socket(
-            "BTCUSDT"
-        ) as depth:
+        async with (
+            bsm.aggtrade_futures_socket("BTCUSDT") as agg,
+            bsm.futures_diff_depth_socket("BTCUSDT") as depth,
+        ):
             assert (await agg.receive())["e"] == "aggTrade"
             assert (await depth.receive())["e"] == "depthUpdate"
     paths = sorted(c.path for c in fake_binance.connections)

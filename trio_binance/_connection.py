@@ -95,6 +95,7 @@ class Link:
         self.requested: set[str] = set()
         self.confirmed: set[Subscription] = set()
         self.switched: set[str] = set()
+        self.confirmed_at: dict[str, float] = {}
         self.pending: dict[int, _Pending] = {}
         self.pacer = Pacer(conn.settings.control_interval(conn.product))
         self.dead = trio.Event()
@@ -286,13 +287,27 @@ class Connection:
         if new is None:
             return None
         deadline = trio.current_time() + self.settings.rotation_overlap
+        quiet = self.settings.rotation_quiet
         while trio.current_time() < deadline:
             changed, switched = self.changed.event, self.switched.event
             if old.dead.is_set() or new.dead.is_set():
                 break
-            if all(name in new.switched for name in self.subs):
+            now = trio.current_time()
+            wake = deadline
+            for name, sub in self.subs.items():
+                if name in new.switched:
+                    continue
+                confirmed = new.confirmed_at.get(name)
+                if confirmed is None:
+                    break
+                # A stream silent since the new link took it has nothing in flight.
+                quiet_since = max(confirmed, sub.last_time or confirmed)
+                if now - quiet_since < quiet:
+                    wake = min(wake, quiet_since + quiet)
+                    break
+            else:
                 break
-            with trio.move_on_at(deadline):
+            with trio.move_on_at(wake):
                 await _wait_any(changed, switched)
         if not new.dead.is_set():
             for sub in self.subs.values():
@@ -463,7 +478,9 @@ class Connection:
             link.requested.difference_update(names)
         if error is None:
             link.subscribed.update(names)
+            now = trio.current_time()
             for name in names:
+                link.confirmed_at[name] = now
                 sub = self.subs.get(name)
                 if sub is not None:
                     link.confirmed.add(sub)

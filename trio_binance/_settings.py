@@ -62,6 +62,8 @@ class Settings:
         rotation_margin: Rotate this long before ``max_lifetime``.
         rotation_jitter: Up to this much extra, random, so connections don't rotate at once.
         rotation_overlap: Longest time old and new connections overlap during a rotation.
+        rotation_quiet: A stream that stays silent this long after the new connection
+            took it has nothing in flight on the old one, and counts as switched.
         backoff_initial: First reconnect delay (before jitter).
         backoff_max: Cap of the reconnect delay.
         healthy_after: A connection that lived this long resets the backoff.
@@ -92,6 +94,7 @@ class Settings:
     rotation_margin: float = 1800.0
     rotation_jitter: float = 600.0
     rotation_overlap: float = 30.0
+    rotation_quiet: float = 2.0
     backoff_initial: float = 0.5
     backoff_max: float = 60.0
     healthy_after: float = 30.0

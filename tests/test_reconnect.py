@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -55,7 +56,7 @@ async def test_rejected_handshakes_back_off_on_schedule(
     times = [h.time for h in fake_binance.handshakes]
     statuses = [h.status for h in fake_binance.handshakes]
     assert statuses == [503] * 6 + [101]
-    waits = [b - a for a, b in zip(times, times[1:], strict=False)]
+    waits = [b - a for a, b in itertools.pairwise(times)]
     for n, wait in enumerate(waits, start=1):
         ceiling = min(60.0, 0.5 * 2 ** (n - 1))
         assert ceiling / 2 <= wait <= ceiling + 1e-6, (n, wait)

@@ -146,7 +146,7 @@ class Subscription:
 
     # -- the hot path ------------------------------------------------------------
 
-    def deliver(self, envelope: dict[str, Any], payload: Any, link: Link, now: float) -> None:
+    def deliver(self, envelope: Any, payload: Any, link: Link, now: float) -> None:
         """Hand one message to every consumer, de-duplicating across links."""
         key = self.id_key
         if key is not None and type(payload) is dict:
@@ -161,6 +161,10 @@ class Subscription:
                 return
         elif link is not self.source and not self._switch_to(link):
             return
+        self.publish(envelope, payload, now)
+
+    def publish(self, envelope: Any, payload: Any, now: float) -> None:
+        """Hand one accepted message to every consumer."""
         self.last_payload = payload
         self.last_time = now
         self.messages += 1
@@ -170,8 +174,11 @@ class Subscription:
             state.put(envelope)
 
     def _switch_to(self, link: Link) -> bool:
-        """A link other than the source delivered: switch if the source is gone or
-        for streams without ids (best effort)."""
+        """A link other than the source delivered: move to it if it is the newer link
+        (or the source is gone); an older link's messages are no longer wanted."""
+        source = self.source
+        if source is not None and not source.dead.is_set() and link.number < source.number:
+            return False
         self.source = link
         link.switched.add(self.name)
         self.conn.switched.fire()

@@ -33,6 +33,9 @@ __all__ = ["HandshakeRejected", "WebSocket", "WebSocketClosed", "open_websocket"
 logger = logging.getLogger("trio_binance.websocket")
 
 USER_AGENT: Final = f"trio-binance-streams/{__version__}"
+# websockets logs handshake paths at DEBUG; user-data paths carry listen keys, so
+# the protocol gets a logger that never emits (ours log what is safe to log).
+_SILENT = logging.Logger("trio_binance.websocket.protocol", level=logging.CRITICAL + 10)
 ABNORMAL_CLOSURE: Final = 1006
 
 
@@ -205,7 +208,7 @@ async def open_websocket(
     uri = parse_uri(url)
     stream = await transport.open_stream(uri.host, uri.port, tls=uri.secure)
     try:
-        proto = ClientProtocol(uri, max_size=max_message_size)
+        proto = ClientProtocol(uri, max_size=max_message_size, logger=_SILENT)
         request = proto.connect()
         request.headers["User-Agent"] = USER_AGENT
         proto.send_request(request)

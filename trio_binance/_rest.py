@@ -1,0 +1,177 @@
+"""The few REST calls user-data streams need, through one injectable ``httpx.AsyncClient``.
+
+Listen keys (USD-M, COIN-M, portfolio margin, options): create with POST, keep alive
+with PUT, both with the API-key header only.  Margin listen tokens: POST
+``/sapi/v1/userListenToken``, signed.  Server time, to recover from clock skew
+(``-1021``).  Errors with Binance's ``{"code", "msg"}`` body become
+:class:`BinanceAPIError`; nothing here ever puts a key, token or secret in a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Final, final
+
+import httpx
+import trio
+
+from ._endpoints import Endpoints
+from ._exceptions import BinanceStreamError
+from ._signing import Signer, rest_payload
+
+__all__ = ["LISTEN_KEY_PATHS", "BinanceAPIError", "RestClient", "WallClock"]
+
+logger = logging.getLogger("trio_binance")
+
+#: Listen-key REST path of each account kind (base URL field, path).
+LISTEN_KEY_PATHS: Final = {
+    "usdm": ("usdm_rest", "/fapi/v1/listenKey"),
+    "coinm": ("coinm_rest", "/dapi/v1/listenKey"),
+    "pm": ("pm_rest", "/papi/v1/listenKey"),
+    "options": ("options_rest", "/eapi/v1/listenKey"),
+}
+LISTEN_TOKEN_PATH: Final = "/sapi/v1/userListenToken"
+# UNCONFIRMED whether Binance requires a signature here; python-binance signs it.
+LISTEN_TOKEN_SIGNED: Final = True
+TIMESTAMP_OUTSIDE_RECV_WINDOW: Final = -1021
+LISTEN_KEY_DOES_NOT_EXIST: Final = -1125
+
+
+class BinanceAPIError(BinanceStreamError):
+    """Binance answered a REST or WebSocket-API request with an error.
+
+    Attributes:
+        status: HTTP status (REST), or the WebSocket-API ``status``.
+        code: Binance's error code, e.g. ``-1125`` or ``-1022``; ``None`` if absent.
+        msg: Binance's error message.
+    """
+
+    def __init__(self, status: int, code: int | None, msg: str) -> None:
+        super().__init__(f"Binance error {code} (HTTP {status}): {msg}")
+        self.status = status
+        self.code = code
+        self.msg = msg
+
+
+@final
+class WallClock:
+    """Binance-time in milliseconds: wall time advanced by the Trio clock, plus an offset.
+
+    Advancing with ``trio.current_time()`` keeps signatures consistent with a fake
+    exchange under a fake clock; the offset, learned from the server after a
+    ``-1021``, absorbs clock skew.
+    """
+
+    def __init__(self) -> None:
+        self._wall_at_start = time.time() * 1000
+        self._trio_at_start: float | None = None
+        self.offset_ms = 0.0
+
+    def now_ms(self) -> int:
+        now = trio.current_time()
+        if self._trio_at_start is None:
+            self._trio_at_start = now
+        return int(self._wall_at_start + (now - self._trio_at_start) * 1000 + self.offset_ms)
+
+    def sync(self, server_time_ms: int) -> None:
+        self.offset_ms += server_time_ms - self.now_ms()
+
+
+class RestClient:
+    """Binance REST calls for user data, over an ``httpx.AsyncClient`` we do not own."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        endpoints: Endpoints,
+        *,
+        api_key: str | None,
+        signer: Signer | None,
+        clock: WallClock,
+        recv_window: int = 5000,
+    ) -> None:
+        self._http = http
+        self._endpoints = endpoints
+        self._api_key = api_key
+        self._signer = signer
+        self.clock = clock
+        self._recv_window = recv_window
+
+    def __repr__(self) -> str:
+        return "<RestClient api_key=<redacted>>"
+
+    def _headers(self) -> dict[str, str]:
+        if not self._api_key:
+            raise BinanceStreamError("an api_key is required for user-data streams")
+        return {"X-MBX-APIKEY": self._api_key}
+
+    async def _call(
+        self, method: str, url: str, params: dict[str, object] | None = None, *, signed: bool
+    ) -> Any:
+        for attempt in (1, 2):
+            query = dict(params or {})
+            if signed:
+                if self._signer is None:
+                    raise BinanceStreamError("an api_secret is required to sign this request")
+                query["timestamp"] = self.clock.now_ms()
+                query["recvWindow"] = self._recv_window
+                query["signature"] = self._signer.sign(rest_payload(query))
+            response = await self._http.request(
+                method, url, params=rest_payload(query) if query else None, headers=self._headers()
+            )
+            if response.is_success:
+                return response.json() if response.content else {}
+            error = _api_error(response)
+            if signed and attempt == 1 and error.code == TIMESTAMP_OUTSIDE_RECV_WINDOW:
+                logger.warning("clock skew reported by Binance (-1021); syncing time with the server")
+                await self.sync_time(url)
+                continue
+            raise error
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def sync_time(self, url_hint: str) -> None:
+        """Learn the server's clock from the ``/time`` endpoint of the API ``url_hint`` uses."""
+        base, _, path = url_hint.partition("://")
+        host, _, rest = path.partition("/")
+        prefix = rest.split("/", 2)
+        api = f"/{prefix[0]}/{prefix[1]}" if len(prefix) >= 2 else "/api/v3"
+        response = await self._http.get(f"{base}://{host}{api}/time")
+        if not response.is_success:
+            raise _api_error(response)
+        self.clock.sync(int(response.json()["serverTime"]))
+
+    async def create_listen_key(self, kind: str) -> str:
+        """POST a listen key for ``kind`` (``usdm``, ``coinm``, ``pm``, ``options``)."""
+        field, path = LISTEN_KEY_PATHS[kind]
+        body = await self._call("POST", getattr(self._endpoints, field) + path, signed=False)
+        return str(body["listenKey"])
+
+    async def keepalive_listen_key(self, kind: str, listen_key: str) -> None:
+        """PUT the listen key to extend it by 60 minutes."""
+        field, path = LISTEN_KEY_PATHS[kind]
+        params: dict[str, object] = {"listenKey": listen_key} if kind == "options" else {}
+        await self._call("PUT", getattr(self._endpoints, field) + path, params, signed=False)
+
+    async def create_listen_token(self, *, symbol: str | None) -> tuple[str, int]:
+        """POST a margin listen token; returns ``(token, expiration_time_ms)``."""
+        params: dict[str, object] = {}
+        if symbol is not None:
+            params = {"isIsolated": "true", "symbol": symbol}
+        body = await self._call(
+            "POST", self._endpoints.spot_rest + LISTEN_TOKEN_PATH, params, signed=LISTEN_TOKEN_SIGNED
+        )
+        return str(body["token"]), int(body["expirationTime"])
+
+
+def _api_error(response: httpx.Response) -> BinanceAPIError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        code = body.get("code")
+        return BinanceAPIError(
+            response.status_code, code if isinstance(code, int) else None, str(body.get("msg", ""))
+        )
+    return BinanceAPIError(response.status_code, None, response.reason_phrase or "error")

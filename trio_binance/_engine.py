@@ -13,7 +13,8 @@ import dataclasses
 import itertools
 import logging
 import random
-from typing import final
+from collections.abc import Callable
+from typing import TYPE_CHECKING, final
 
 import trio
 
@@ -25,6 +26,9 @@ from ._settings import Settings
 from ._streams import StreamRequest
 from ._subscription import Subscription
 from ._transport import Transport
+
+if TYPE_CHECKING:
+    from ._user_data import _UserStream as UserStream
 
 __all__ = ["ConnectionStats", "Engine", "HandleOptions"]
 
@@ -104,23 +108,15 @@ class Engine:
         )
         self.closed = False
         self._states: set[_HandleState] = set()
+        self.user_streams: dict[tuple[str, ...], UserStream] = {}
         self._request_ids = itertools.count(1)
-        self._connection_numbers = itertools.count(1)
+        self.connection_numbers = itertools.count(1)
 
     # -- handles -------------------------------------------------------------
 
     def open(self, request: StreamRequest, options: HandleOptions) -> StreamHandle:
         """Register a handle for ``request``; subscription happens in the background."""
-        if self.closed:
-            raise trio.ClosedResourceError("the stream manager is closed")
-        state = _HandleState(
-            description="/".join(request.streams),
-            max_queue_size=options.max_queue_size,
-            policy=options.overflow,
-            max_backlog=self.settings.max_backlog,
-            gap_notices=options.gap_notices,
-            live_timeout=self.settings.live_timeout,
-        )
+        state = self._new_state("/".join(request.streams), options)
         subs: list[Subscription] = []
         for name, route in zip(request.streams, request.routes, strict=True):
             route_url = self.endpoints.route_url(request.product, route)
@@ -147,6 +143,54 @@ class Engine:
         state.stats_source = stats
         return StreamHandle(state)
 
+    def _new_state(self, description: str, options: HandleOptions) -> _HandleState:
+        if self.closed:
+            raise trio.ClosedResourceError("the stream manager is closed")
+        return _HandleState(
+            description=description,
+            max_queue_size=options.max_queue_size,
+            policy=options.overflow,
+            max_backlog=self.settings.max_backlog,
+            gap_notices=options.gap_notices,
+            live_timeout=self.settings.live_timeout,
+        )
+
+    def open_user(
+        self, key: tuple[str, ...], factory: Callable[[], UserStream], options: HandleOptions
+    ) -> StreamHandle:
+        """A handle on the user-data stream ``key``, sharing its connection if running."""
+        conn = self.user_streams.get(key)
+        if conn is None or conn.closing or not conn.subs:
+            conn = factory()
+            self.user_streams[key] = conn
+            self.nursery.start_soon(conn.run, name=f"trio_binance {conn.name}")
+        state = self._new_state(conn.name.partition("#")[0], options)
+        sub = conn.sub
+        sub.attach(state, envelope=False)
+        if state.pending == 0:
+            state.live.set()
+        self._states.add(state)
+
+        def release() -> None:
+            self._states.discard(state)
+            sub.detach(state)
+            if sub.consumers == 0 and conn.subs:
+                conn.subs.clear()
+                conn.changed.fire()
+                self.forget_user_stream(conn)
+
+        def stats() -> tuple[int | None, float | None]:
+            return sub.last_event_time(), sub.last_time
+
+        state.release = release
+        state.stats_source = stats
+        return StreamHandle(state)
+
+    def forget_user_stream(self, conn: Connection) -> None:
+        for key, known in list(self.user_streams.items()):
+            if known is conn:
+                del self.user_streams[key]
+
     def _subscription(self, product: Product, route_url: str, name: str) -> Subscription:
         key = (product, route_url, name)
         sub = self.subs.get(key)
@@ -164,7 +208,7 @@ class Engine:
         for conn in pool:
             if not conn.closing and len(conn.subs) < limit:
                 return conn
-        conn = Connection(self, product, route_url, next(self._connection_numbers))
+        conn = Connection(self, product, route_url, next(self.connection_numbers))
         pool.append(conn)
         self.nursery.start_soon(conn.run, name=f"trio_binance connection {conn.name}")
         return conn
@@ -221,28 +265,8 @@ class Engine:
     # -- observation and shutdown ----------------------------------------------
 
     def connection_stats(self) -> list[ConnectionStats]:
-        result = []
-        for pool in self.pools.values():
-            for conn in pool:
-                links = conn.links
-                result.append(
-                    ConnectionStats(
-                        name=conn.name,
-                        url=conn.url,
-                        streams=len(conn.subs),
-                        links=len(links),
-                        connects=conn.connects,
-                        reconnects=conn.reconnects,
-                        rotations=conn.rotations,
-                        rejects=conn.rejects,
-                        malformed=conn.malformed,
-                        bytes=conn.bytes_from_closed_links
-                        + sum(link.ws.bytes_received for link in links),
-                        opened_at=links[-1].opened_at if links else None,
-                        last_frame_time=max((link.last_frame for link in links), default=None),
-                    )
-                )
-        return result
+        conns = [conn for pool in self.pools.values() for conn in pool]
+        return [_stats(conn) for conn in [*conns, *self.user_streams.values()]]
 
     def close(self) -> None:
         """End every handle (consumers see EndOfChannel after their buffer)."""
@@ -250,3 +274,21 @@ class Engine:
         for state in list(self._states):
             state.end()
         self._states.clear()
+
+
+def _stats(conn: Connection) -> ConnectionStats:
+    links = conn.links
+    return ConnectionStats(
+        name=conn.name,
+        url=conn.url if not conn.name.startswith("user:") else "<user data>",
+        streams=len(conn.subs),
+        links=len(links),
+        connects=conn.connects,
+        reconnects=conn.reconnects,
+        rotations=conn.rotations,
+        rejects=conn.rejects,
+        malformed=conn.malformed,
+        bytes=conn.bytes_from_closed_links + sum(link.ws.bytes_received for link in links),
+        opened_at=links[-1].opened_at if links else None,
+        last_frame_time=max((link.last_frame for link in links), default=None),
+    )

@@ -12,14 +12,17 @@ from typing import final
 import httpx
 import trio
 
-from ._endpoints import Endpoints
+from ._endpoints import Endpoints, Product
 from ._engine import ConnectionStats, Engine, HandleOptions
 from ._exceptions import BinanceStreamError
 from ._handle import Overflow, StreamHandle
+from ._rest import RestClient, WallClock
 from ._settings import Settings
+from ._signing import Signer
 from ._stream_methods import StreamMethods
-from ._streams import StreamRequest
+from ._streams import StreamRequest, normalize_symbol
 from ._transport import NetworkTransport, Transport
+from ._user_data import ListenKeyStream, WsApiUserStream
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -46,14 +49,14 @@ class BinanceSocketManager(StreamMethods):
         options: HandleOptions,
         *,
         api_key: str | None = None,
-        api_secret: str | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        signer: Signer | None = None,
+        rest: RestClient | None = None,
     ) -> None:
         self._engine = engine
         self._handle_options = options
         self._api_key = api_key
-        self._api_secret = api_secret
-        self._http_client = http_client
+        self._signer = signer
+        self._rest = rest
 
     def __repr__(self) -> str:
         streams = len(self._engine.subs)
@@ -97,12 +100,102 @@ class BinanceSocketManager(StreamMethods):
             gap_notices=current.gap_notices if gap_notices is None else gap_notices,
         )
         return BinanceSocketManager(
-            self._engine,
-            options,
-            api_key=self._api_key,
-            api_secret=self._api_secret,
-            http_client=self._http_client,
+            self._engine, options, api_key=self._api_key, signer=self._signer, rest=self._rest
         )
+
+    # -- user data ---------------------------------------------------------------
+
+    def _user_rest(self, method: str) -> RestClient:
+        if self._rest is None:
+            raise ValueError(
+                f"{method}() needs api_key (and, for spot and margin, api_secret) "
+                "passed to open_binance_streams()"
+            )
+        return self._rest
+
+    def _listen_key_socket(
+        self, method: str, kind: str, product: Product, base: str
+    ) -> StreamHandle:
+        rest = self._user_rest(method)
+        engine = self._engine
+        return engine.open_user(
+            (kind,),
+            lambda: ListenKeyStream(engine, product, kind, base, rest),
+            self._handle_options,
+        )
+
+    def _ws_api_socket(
+        self, method: str, key: tuple[str, ...], *, margin: bool, symbol: str | None = None
+    ) -> StreamHandle:
+        rest = self._user_rest(method)
+        if not margin and self._signer is None:
+            raise ValueError(f"{method}() needs api_secret passed to open_binance_streams()")
+        engine = self._engine
+        api_key = self._api_key or ""
+        return engine.open_user(
+            key,
+            lambda: WsApiUserStream(
+                engine,
+                engine.endpoints.spot_ws_api,
+                rest,
+                api_key=api_key,
+                signer=self._signer,
+                margin=margin,
+                margin_symbol=symbol,
+            ),
+            self._handle_options,
+        )
+
+    def user_socket(self) -> StreamHandle:
+        """Spot user data (account, balance and order events) over the WebSocket API.
+
+        Subscribed with ``userDataStream.subscribe.signature`` (HMAC, Ed25519 or RSA
+        key, detected from ``api_secret``) and subscribed again after every reconnect;
+        yields the bare event dicts.
+
+        Raises:
+            ValueError: ``api_key``/``api_secret`` were not given to the manager.
+        """
+        return self._ws_api_socket("user_socket", ("spot",), margin=False)
+
+    def margin_socket(self) -> StreamHandle:
+        """Cross-margin user data, through a listen token renewed before it expires."""
+        return self._ws_api_socket("margin_socket", ("margin",), margin=True)
+
+    def isolated_margin_socket(self, symbol: str) -> StreamHandle:
+        """Isolated-margin user data of ``symbol``, through a renewed listen token."""
+        pair = normalize_symbol(symbol).upper()
+        return self._ws_api_socket(
+            "isolated_margin_socket", ("isolated", pair), margin=True, symbol=pair
+        )
+
+    def futures_user_socket(self) -> StreamHandle:
+        """USD-M futures user data on the ``/private`` route, via a kept-alive listen key."""
+        base = self._engine.endpoints.usdm_stream + "/private"
+        return self._listen_key_socket("futures_user_socket", "usdm", Product.USDM, base)
+
+    def futures_socket(self) -> StreamHandle:
+        """Alias of :meth:`futures_user_socket` (python-binance name)."""
+        return self.futures_user_socket()
+
+    def coin_futures_user_socket(self) -> StreamHandle:
+        """COIN-M futures user data on dstream, via a kept-alive listen key."""
+        base = self._engine.endpoints.coinm_stream
+        return self._listen_key_socket("coin_futures_user_socket", "coinm", Product.COINM, base)
+
+    def coin_futures_socket(self) -> StreamHandle:
+        """Alias of :meth:`coin_futures_user_socket` (python-binance name)."""
+        return self.coin_futures_user_socket()
+
+    def portfolio_margin_socket(self) -> StreamHandle:
+        """Portfolio-margin user data (``/pm``), via a kept-alive listen key."""
+        base = self._engine.endpoints.pm_stream
+        return self._listen_key_socket("portfolio_margin_socket", "pm", Product.USDM, base)
+
+    def options_user_socket(self) -> StreamHandle:
+        """Options user data on the ``/private`` route, via a kept-alive listen key."""
+        base = self._engine.endpoints.options_stream + "/private"
+        return self._listen_key_socket("options_user_socket", "options", Product.OPTIONS, base)
 
     def connection_stats(self) -> list[ConnectionStats]:
         """A snapshot of every open connection's counters."""
@@ -179,18 +272,29 @@ async def open_binance_streams(
     elif not isinstance(transport, Transport):
         raise ValueError("transport must provide open_stream() and http_transport()")
     settings = settings or Settings()
+    if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
+        raise ValueError("api_key must be a non-empty string")
+    signer = Signer.from_secret(api_secret) if api_secret is not None else None
     if verbose:
         logging.getLogger("trio_binance").setLevel(logging.DEBUG)
 
     user_error: BaseException | None = None
     group: BaseExceptionGroup[BaseException] | None = None
+    own_http = http_client is None
+    if http_client is None:
+        http_client = httpx.AsyncClient(
+            transport=transport.http_transport(), timeout=settings.request_timeout
+        )
+    rest_client = None
+    if api_key is not None:
+        rest_client = RestClient(http_client, endpoints, api_key=api_key, signer=signer, clock=WallClock())
     try:
         async with trio.open_nursery() as nursery:
             engine = Engine(
                 nursery, endpoints=endpoints, transport=transport, settings=settings, rng=rng
             )
             manager = BinanceSocketManager(
-                engine, options, api_key=api_key, api_secret=api_secret, http_client=http_client
+                engine, options, api_key=api_key, signer=signer, rest=rest_client
             )
             try:
                 yield manager
@@ -200,6 +304,9 @@ async def open_binance_streams(
             finally:
                 engine.close()
                 nursery.cancel_scope.cancel(reason="open_binance_streams() block exited")
+                if own_http:
+                    with trio.CancelScope(shield=True), trio.move_on_after(settings.close_timeout):
+                        await http_client.aclose()
     except BaseExceptionGroup as exc_group:
         group = exc_group
     if group is None:

@@ -77,6 +77,13 @@ class Settings:
             with 1009 and the engine reconnects.
         read_size: Most bytes read (and so parsed) per socket read.
         max_backlog: Hard bound of a handle's backlog under the ``block`` policy.
+        listen_key_keepalive: How often a listen key is kept alive (PUT).
+        listen_key_validity: How long Binance keeps a listen key without a keepalive;
+            a reconnect after a longer outage creates a new key first.
+        listen_token_renew_before: A margin listen token is replaced this long before
+            its ``expirationTime``.
+        credential_retries: Consecutive failures of a credential step (key, token,
+            signature subscription) after which the handle raises ``UserStreamError``.
     """
 
     limits: dict[Product, ProductLimits] = dataclasses.field(
@@ -106,6 +113,10 @@ class Settings:
     max_message_size: int = 4 * 1024 * 1024
     read_size: int = 65536
     max_backlog: int = 100_000
+    listen_key_keepalive: float = 1800.0
+    listen_key_validity: float = 3600.0
+    listen_token_renew_before: float = 600.0
+    credential_retries: int = 5
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):

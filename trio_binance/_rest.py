@@ -31,6 +31,14 @@ LISTEN_KEY_PATHS: Final = {
     "pm": ("pm_rest", "/papi/v1/listenKey"),
     "options": ("options_rest", "/eapi/v1/listenKey"),
 }
+#: Server-time endpoint of each API, for clock-skew recovery.
+TIME_PATHS: Final = {
+    "spot": ("spot_rest", "/api/v3/time"),
+    "usdm": ("usdm_rest", "/fapi/v1/time"),
+    "coinm": ("coinm_rest", "/dapi/v1/time"),
+    "pm": ("usdm_rest", "/fapi/v1/time"),
+    "options": ("options_rest", "/eapi/v1/time"),
+}
 LISTEN_TOKEN_PATH: Final = "/sapi/v1/userListenToken"
 # UNCONFIRMED whether Binance requires a signature here; python-binance signs it.
 LISTEN_TOKEN_SIGNED: Final = True
@@ -107,7 +115,13 @@ class RestClient:
         return {"X-MBX-APIKEY": self._api_key}
 
     async def _call(
-        self, method: str, url: str, params: dict[str, object] | None = None, *, signed: bool
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        *,
+        signed: bool,
+        api: str = "spot",
     ) -> Any:
         for attempt in (1, 2):
             query = dict(params or {})
@@ -124,19 +138,18 @@ class RestClient:
                 return response.json() if response.content else {}
             error = _api_error(response)
             if signed and attempt == 1 and error.code == TIMESTAMP_OUTSIDE_RECV_WINDOW:
-                logger.warning("clock skew reported by Binance (-1021); syncing time with the server")
-                await self.sync_time(url)
+                logger.warning(
+                    "clock skew reported by Binance (-1021); syncing time with the server"
+                )
+                await self.sync_time(api)
                 continue
             raise error
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def sync_time(self, url_hint: str) -> None:
-        """Learn the server's clock from the ``/time`` endpoint of the API ``url_hint`` uses."""
-        base, _, path = url_hint.partition("://")
-        host, _, rest = path.partition("/")
-        prefix = rest.split("/", 2)
-        api = f"/{prefix[0]}/{prefix[1]}" if len(prefix) >= 2 else "/api/v3"
-        response = await self._http.get(f"{base}://{host}{api}/time")
+    async def sync_time(self, api: str = "spot") -> None:
+        """Learn the server's clock from ``/time`` of ``api`` (a key of ``TIME_PATHS``)."""
+        field, path = TIME_PATHS[api]
+        response = await self._http.get(getattr(self._endpoints, field) + path)
         if not response.is_success:
             raise _api_error(response)
         self.clock.sync(int(response.json()["serverTime"]))
@@ -147,11 +160,11 @@ class RestClient:
         body = await self._call("POST", getattr(self._endpoints, field) + path, signed=False)
         return str(body["listenKey"])
 
-    async def keepalive_listen_key(self, kind: str, listen_key: str) -> None:
-        """PUT the listen key to extend it by 60 minutes."""
+    async def keepalive_listen_key(self, kind: str) -> None:
+        """PUT the account's listen key to extend it by 60 minutes (the key is implied by
+        the API key, so it never travels in a URL that an HTTP log could show)."""
         field, path = LISTEN_KEY_PATHS[kind]
-        params: dict[str, object] = {"listenKey": listen_key} if kind == "options" else {}
-        await self._call("PUT", getattr(self._endpoints, field) + path, params, signed=False)
+        await self._call("PUT", getattr(self._endpoints, field) + path, signed=False)
 
     async def create_listen_token(self, *, symbol: str | None) -> tuple[str, int]:
         """POST a margin listen token; returns ``(token, expiration_time_ms)``."""
@@ -159,7 +172,10 @@ class RestClient:
         if symbol is not None:
             params = {"isIsolated": "true", "symbol": symbol}
         body = await self._call(
-            "POST", self._endpoints.spot_rest + LISTEN_TOKEN_PATH, params, signed=LISTEN_TOKEN_SIGNED
+            "POST",
+            self._endpoints.spot_rest + LISTEN_TOKEN_PATH,
+            params,
+            signed=LISTEN_TOKEN_SIGNED,
         )
         return str(body["token"]), int(body["expirationTime"])
 

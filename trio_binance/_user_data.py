@@ -187,7 +187,7 @@ class ListenKeyStream(_UserStream):
             key = self._listen_key
             while key is not None and key == self._listen_key:
                 try:
-                    await self.rest.keepalive_listen_key(self.kind, key)
+                    await self.rest.keepalive_listen_key(self.kind)
                 except BinanceAPIError as exc:
                     if exc.code == LISTEN_KEY_DOES_NOT_EXIST:
                         logger.warning("%s: listen key unknown (-1125); replacing it", self.name)
@@ -284,7 +284,7 @@ class WsApiUserStream(_UserStream):
             exc = BinanceAPIError(int(response.get("status", 400)), code, msg)
             if code == TIMESTAMP_OUTSIDE_RECV_WINDOW and attempt == 1:
                 logger.warning("%s: clock skew (-1021); syncing time with the server", self.name)
-                await self.rest.sync_time(self.engine.endpoints.spot_rest + "/api/v3/time")
+                await self.rest.sync_time("spot")
                 continue
             if self._margin and attempt == 1 and code is not None and not is_fatal(exc):
                 self._token = None  # e.g. -1209 invalid token: get a fresh one once

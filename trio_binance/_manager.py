@@ -287,7 +287,9 @@ async def open_binance_streams(
         )
     rest_client = None
     if api_key is not None:
-        rest_client = RestClient(http_client, endpoints, api_key=api_key, signer=signer, clock=WallClock())
+        rest_client = RestClient(
+            http_client, endpoints, api_key=api_key, signer=signer, clock=WallClock()
+        )
     try:
         async with trio.open_nursery() as nursery:
             engine = Engine(

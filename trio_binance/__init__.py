@@ -28,12 +28,15 @@ from ._manager import BinanceSocketManager as BinanceSocketManager
 from ._manager import open_binance_streams as open_binance_streams
 from ._settings import ProductLimits as ProductLimits
 from ._settings import Settings as Settings
+from ._rest import BinanceAPIError as BinanceAPIError
 from ._streams import RetiredStreamError as RetiredStreamError
+from ._threaded import ThreadedWebsocketManager as ThreadedWebsocketManager
 from ._transport import NetworkTransport as NetworkTransport
 from ._transport import Transport as Transport
 from ._version import __version__ as __version__
 
 __all__ = [
+    "BinanceAPIError",
     "BinanceSocketManager",
     "BinanceStreamError",
     "ConnectionStats",
@@ -52,6 +55,7 @@ __all__ = [
     "StreamHandle",
     "StreamRejected",
     "StreamUnavailable",
+    "ThreadedWebsocketManager",
     "Transport",
     "UserStreamError",
     "__version__",

@@ -1,0 +1,418 @@
+"""ThreadedWebsocketManager: the synchronous façade, against a fake exchange on 127.0.0.1.
+
+These tests are plain synchronous functions: the façade exists for programs without
+an event loop, so they drive it the way such a program would.  The fake exchange
+runs ``trio.run`` in a thread of its own and listens on loopback only.  Waits are
+real time but bounded: each polls a condition up to a deadline of a few seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import queue
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import trio
+
+from trio_binance import Endpoints, FuturesType
+from trio_binance._threaded import ThreadedWebsocketManager
+from trio_binance.testing import FakeBinance, open_fake_binance
+
+WAIT = 5.0  # the longest any condition is waited for
+
+
+@dataclasses.dataclass(frozen=True)
+class FakeInThread:
+    """The fake exchange running in its own Trio thread, seen from the test's thread."""
+
+    fake: FakeBinance
+    token: trio.lowlevel.TrioToken
+
+    def wait_until(self, predicate: Callable[[FakeBinance], bool]) -> None:
+        """Wait (in the fake's thread, at most WAIT seconds) until ``predicate(fake)``."""
+
+        async def wait() -> None:
+            with trio.fail_after(WAIT):
+                await self.fake.wait_until(lambda: predicate(self.fake))
+
+        trio.from_thread.run(wait, trio_token=self.token)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeInThread]:
+    """A fake exchange in its own thread, trading BTCUSDT every 10 ms on 127.0.0.1."""
+    handoff: queue.Queue[tuple[FakeInThread, trio.Event] | BaseException] = queue.Queue()
+
+    async def serve() -> None:
+        async with open_fake_binance(listen=True, host="127.0.0.1") as fake:
+            fake.start_market(["BTCUSDT"], trade_interval=0.01)
+            done = trio.Event()
+            handoff.put((FakeInThread(fake, trio.lowlevel.current_trio_token()), done))
+            await done.wait()
+
+    def run() -> None:
+        try:
+            trio.run(serve)
+        except BaseException as exc:  # pragma: no cover - reported to the test
+            handoff.put(exc)
+
+    thread = threading.Thread(target=run, name="fake exchange", daemon=True)
+    thread.start()
+    got = handoff.get(timeout=WAIT)
+    if isinstance(got, BaseException):  # pragma: no cover
+        raise got
+    in_thread, done = got
+    try:
+        yield in_thread
+    finally:
+        try:
+            trio.from_thread.run_sync(done.set, trio_token=in_thread.token)
+        except trio.RunFinishedError:  # pragma: no cover - the fake failed
+            pass
+        thread.join(WAIT)
+        assert not thread.is_alive()
+        if not handoff.empty():  # pragma: no cover - the fake failed during the test
+            failure = handoff.get()
+            assert isinstance(failure, BaseException)
+            raise failure
+
+
+@pytest.fixture
+def endpoints(fake: FakeInThread) -> Endpoints:
+    """The fake's endpoints (ws://127.0.0.1:<port>/...)."""
+    return fake.fake.endpoints
+
+
+class Collector:
+    """A sync callback that records messages and the threads it ran in."""
+
+    def __init__(self, action: Callable[[Any], None] | None = None) -> None:
+        self.messages: list[Any] = []
+        self.threads: set[threading.Thread] = set()
+        self._action = action
+        self._changed = threading.Condition()
+
+    def __call__(self, message: Any) -> None:
+        with self._changed:
+            self.messages.append(message)
+            self.threads.add(threading.current_thread())
+            self._changed.notify_all()
+        if self._action is not None:
+            self._action(message)
+
+    def wait_for(self, count: int) -> list[Any]:
+        """Wait until ``count`` messages arrived (at most WAIT seconds); return them all."""
+        return self.wait_until(lambda messages: len(messages) >= count)
+
+    def wait_until(self, predicate: Callable[[list[Any]], bool]) -> list[Any]:
+        """Wait until ``predicate(messages)`` holds (at most WAIT seconds); return them all."""
+        with self._changed:
+            holds = self._changed.wait_for(lambda: predicate(self.messages), WAIT)
+            assert holds, f"not reached within {WAIT} s; {len(self.messages)} messages"
+            return list(self.messages)
+
+    def count_after(self, seconds: float) -> int:
+        """How many messages there are once ``seconds`` of quiet time have passed."""
+        with self._changed:
+            self._changed.wait_for(lambda: False, seconds)
+            return len(self.messages)
+
+
+def assert_consecutive_trades(messages: list[Any]) -> None:
+    ids = [m["t"] for m in messages]
+    assert all(m["e"] == "trade" and m["s"] == "BTCUSDT" for m in messages)
+    assert ids == list(range(ids[0], ids[0] + len(ids)))
+
+
+def idle_trio_worker(thread: threading.Thread) -> bool:
+    """Trio's thread cache keeps finished worker threads idle (daemon) for ~10 s."""
+    return thread.daemon and re.fullmatch(r"Trio thread \d+", thread.name) is not None
+
+
+def test_trades_reach_a_sync_callback_in_order(endpoints: Endpoints) -> None:
+    trades = Collector()
+    with ThreadedWebsocketManager(endpoints=endpoints) as twm:
+        assert twm.is_alive()
+        name = twm.start_trade_socket(trades, "BTCUSDT")
+        assert name == "btcusdt@trade"
+        messages = trades.wait_for(30)
+    assert_consecutive_trades(messages)
+    # Callbacks ran in worker threads: neither the caller's nor the Trio thread.
+    assert threading.current_thread() not in trades.threads
+    assert not any(
+        t.name.startswith("trio_binance ThreadedWebsocketManager") for t in trades.threads
+    )
+
+
+def test_two_sockets_at_once_with_unique_names(endpoints: Endpoints) -> None:
+    first, second, aggs = Collector(), Collector(), Collector()
+    with ThreadedWebsocketManager(endpoints=endpoints) as twm:
+        names = [
+            twm.start_trade_socket(first, "BTCUSDT"),
+            twm.start_trade_socket(second, "btcusdt"),
+            twm.start_multiplex_socket(aggs, (f"btcusdt@{s}" for s in ("aggTrade", "trade"))),
+        ]
+        assert names == ["btcusdt@trade", "btcusdt@trade#2", "btcusdt@aggTrade/btcusdt@trade"]
+        assert_consecutive_trades(first.wait_for(20))
+        assert_consecutive_trades(second.wait_for(20))
+        both = {"btcusdt@aggTrade", "btcusdt@trade"}
+        envelopes = aggs.wait_until(lambda got: {e["stream"] for e in got} == both)
+    assert all(e["data"]["s"] == "BTCUSDT" for e in envelopes)
+
+
+def test_bad_input_raises_value_error_in_the_callers_thread(endpoints: Endpoints) -> None:
+    trades = Collector()
+    with ThreadedWebsocketManager(endpoints=endpoints) as twm:
+        with pytest.raises(ValueError, match="interval"):
+            twm.start_kline_socket(trades, "BTCUSDT", "7m")
+        with pytest.raises(ValueError):
+            twm.start_depth_socket(trades, "BTCUSDT", interval=50)
+        with pytest.raises(ValueError):
+            twm.start_trade_socket(trades, "BTC USDT")
+        with pytest.raises(ValueError):
+            twm.start_aggtrade_futures_socket(trades, "BTCUSDT", futures_type="SPOT")
+        with pytest.raises(ValueError, match="ticker"):
+            twm.start_ticker_socket(trades)  # retired by Binance
+        with pytest.raises(ValueError):
+            twm.start_multiplex_socket(trades, [])
+        # The manager is unharmed and the rejected calls took no names.
+        assert twm.start_trade_socket(trades, "BTCUSDT") == "btcusdt@trade"
+        assert_consecutive_trades(trades.wait_for(5))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"max_queue_size": 0},
+        {"max_queue_size": True},
+        {"testnet": True, "demo": True},
+        {"tld": ""},
+        {"testnet": "yes"},
+        {"api_key": 123},
+        {"endpoints": "ws://127.0.0.1:1"},
+        {"settings": {}},
+    ],
+)
+def test_bad_constructor_arguments_raise_value_error(options: dict[str, Any]) -> None:
+    before = threading.active_count()
+    with pytest.raises(ValueError):
+        ThreadedWebsocketManager(**options)
+    assert threading.active_count() == before
+
+
+def test_async_and_uncallable_callbacks_are_rejected(endpoints: Endpoints) -> None:
+    async def async_callback(message: Any) -> None:  # pragma: no cover - never called
+        pass
+
+    class AsyncCall:
+        async def __call__(self, message: Any) -> None:  # pragma: no cover
+            pass
+
+    with ThreadedWebsocketManager(endpoints=endpoints) as twm:
+        for bad in (async_callback, AsyncCall()):
+            with pytest.raises(TypeError, match="async callbacks are not supported"):
+                twm.start_trade_socket(bad, "BTCUSDT")
+        with pytest.raises(TypeError, match="callable"):
+            twm.start_trade_socket("not a function", "BTCUSDT")  # type: ignore[arg-type]
+
+
+def test_stop_socket_stops_delivery_and_frees_the_name(fake: FakeInThread) -> None:
+    trades, others = Collector(), Collector()
+    with ThreadedWebsocketManager(endpoints=fake.fake.endpoints) as twm:
+        name = twm.start_trade_socket(trades, "BTCUSDT")
+        twm.start_aggtrade_socket(others, "BTCUSDT")
+        trades.wait_for(5)
+        twm.stop_socket(name)
+        stopped_at = len(trades.messages)
+        # Its handle was closed, so the stream was unsubscribed at the exchange.
+        fake.wait_until(lambda f: not f.subscribers("btcusdt@trade"))
+        fake.wait_until(lambda f: bool(f.subscribers("btcusdt@aggTrade")))  # still there
+        # No callback starts after stop_socket() returns; one may have been running.
+        assert trades.count_after(0.2) <= stopped_at + 1
+        twm.stop_socket(name)  # idempotent
+        twm.stop_socket("no-such-socket")  # unknown: no-op
+        # The other socket carries on, and the name can be used again.
+        count = len(others.messages)
+        others.wait_for(count + 5)
+        again = Collector()
+        assert twm.start_trade_socket(again, "BTCUSDT") == name
+        assert_consecutive_trades(again.wait_for(5))
+
+
+def test_a_rejected_stream_yields_the_error_dict_once(endpoints: Endpoints) -> None:
+    errors = Collector()
+    with ThreadedWebsocketManager(endpoints=endpoints) as twm:
+        name = twm.start_multiplex_socket(errors, ["btcusdt@noSuchStream"])
+        assert name == "btcusdt@noSuchStream"
+        [notice] = errors.wait_for(1)
+        assert errors.count_after(0.2) == 1
+        assert notice["e"] == "error"
+        assert notice["type"] == "StreamRejected"
+        assert "btcusdt@noSuchStream" in notice["m"]
+        # The failed socket ended: its name is free again.
+        assert twm.start_multiplex_socket(Collector(), ["btcusdt@noSuchStream"]) == name
+
+
+def test_a_callback_can_restart_its_socket(endpoints: Endpoints) -> None:
+    """The python-binance habit: on an error notice, start the socket again from the callback."""
+    names: list[str] = []
+    trades = Collector()
+
+    def on_error(message: Any) -> None:
+        if message.get("e") == "error" and not names:
+            names.append(twm.start_multiplex_socket(trades, ["btcusdt@trade"]))
+
+    with ThreadedWebsocketManager(endpoints=endpoints) as twm:
+        failed = twm.start_multiplex_socket(on_error, ["btcusdt@noSuchStream"])
+        envelopes = trades.wait_for(5)
+    assert names == ["btcusdt@trade"] and failed == "btcusdt@noSuchStream"
+    assert_consecutive_trades([e["data"] for e in envelopes])
+
+
+def test_callback_errors_are_logged_and_delivery_continues(
+    endpoints: Endpoints, caplog: pytest.LogCaptureFixture
+) -> None:
+    def explode(message: Any) -> None:
+        if len(trades.messages) == 1:
+            raise RuntimeError("callback bug")
+
+    trades = Collector(explode)
+    with caplog.at_level(logging.ERROR, logger="trio_binance"):
+        with ThreadedWebsocketManager(endpoints=endpoints) as twm:
+            twm.start_trade_socket(trades, "BTCUSDT")
+            assert_consecutive_trades(trades.wait_for(10))
+    [record] = [r for r in caplog.records if "callback of socket" in r.getMessage()]
+    assert record.name == "trio_binance"
+    assert "btcusdt@trade" in record.getMessage()
+    assert record.exc_info is not None and str(record.exc_info[1]) == "callback bug"
+
+
+def test_stop_is_prompt_idempotent_and_final(fake: FakeInThread) -> None:
+    trades = Collector()
+    twm = ThreadedWebsocketManager(endpoints=fake.fake.endpoints)
+    with pytest.raises(RuntimeError, match="not running"):
+        twm.start_trade_socket(trades, "BTCUSDT")
+    twm.start()
+    with pytest.raises(RuntimeError):
+        twm.start()
+    name = twm.start_trade_socket(trades, "BTCUSDT")
+    twm.start_depth_socket(Collector(), "BTCUSDT")
+    trades.wait_for(5)
+
+    started = time.monotonic()
+    twm.stop()
+    assert time.monotonic() - started < 2.0
+    assert not twm.is_alive()
+    fake.wait_until(lambda f: not f.open_connections())  # every socket was closed
+    stopped_at = len(trades.messages)
+    twm.stop()  # idempotent
+    twm.join(timeout=0)
+    twm.stop_socket(name)  # no-op once stopped
+    with pytest.raises(RuntimeError, match="not running"):
+        twm.start_trade_socket(trades, "BTCUSDT")
+    with pytest.raises(RuntimeError):
+        twm.start()
+    assert trades.count_after(0.05) == stopped_at  # nothing after stop() returned
+
+
+def test_stop_from_inside_a_callback_does_not_deadlock(endpoints: Endpoints) -> None:
+    join_errors: list[BaseException] = []
+    backlog = threading.Event()
+
+    def slow_then_stop(message: Any) -> None:
+        if len(trades.messages) == 1:
+            backlog.wait(0.1)  # let ~10 trades pile up: the next batch holds several
+            return
+        twm.stop()  # requests the stop, returns without waiting for itself
+        try:
+            twm.join(timeout=1)
+        except RuntimeError as exc:
+            join_errors.append(exc)
+
+    trades = Collector(slow_then_stop)
+    twm = ThreadedWebsocketManager(endpoints=endpoints)
+    twm.start()
+    twm.start_trade_socket(trades, "BTCUSDT")
+    trades.wait_for(2)
+    twm.join(timeout=WAIT)
+    assert not twm.is_alive()
+    assert len(trades.messages) == 2  # the rest of the second batch was skipped
+    assert len(join_errors) == 1 and "own callback" in str(join_errors[0])
+    twm.stop()  # from outside, afterwards: fine
+
+
+def test_no_threads_are_left_behind(endpoints: Endpoints) -> None:
+    before = set(threading.enumerate())
+    trades, books = Collector(), Collector()
+    with ThreadedWebsocketManager(endpoints=endpoints) as twm:
+        twm.start_trade_socket(trades, "BTCUSDT")
+        twm.start_symbol_book_ticker_socket(books, "BTCUSDT")
+        twm.start_futures_depth_socket(Collector(), "BTCUSDT", futures_type=FuturesType.USD_M)
+        trades.wait_for(10)
+        books.wait_for(1)
+    left = [t for t in threading.enumerate() if t not in before]
+    # Only Trio's cached worker threads may remain, idle (they exit after ~10 s).
+    assert [t.name for t in left if not idle_trio_worker(t)] == []
+
+
+def test_a_callers_event_loop_is_ignored(endpoints: Endpoints) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        trades = Collector()
+        with ThreadedWebsocketManager(endpoints=endpoints, loop=loop) as twm:
+            twm.start_trade_socket(trades, "BTCUSDT")
+            assert_consecutive_trades(trades.wait_for(5))
+            assert not loop.is_running()
+        assert not loop.is_running() and not loop.is_closed()
+    finally:
+        loop.close()
+
+
+def closed_loopback_endpoints() -> Endpoints:
+    """Endpoints on a loopback port nobody listens on: every connection is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return Endpoints(
+        **{
+            field.name: f"{'http' if field.name.endswith('_rest') else 'ws'}://127.0.0.1:{port}"
+            for field in dataclasses.fields(Endpoints)
+        }
+    )
+
+
+def test_user_data_sockets_get_real_names() -> None:
+    """Every user-data socket gets its own name, never ``None`` (python-binance #964)."""
+    twm = ThreadedWebsocketManager("the-key", "the-secret", endpoints=closed_loopback_endpoints())
+    twm.start()
+    names = [
+        twm.start_user_socket(Collector()),
+        twm.start_margin_socket(Collector()),
+        twm.start_isolated_margin_socket(Collector(), "BTCUSDT"),
+        twm.start_futures_user_socket(Collector()),
+        twm.start_futures_socket(Collector()),
+        twm.start_coin_futures_user_socket(Collector()),
+        twm.start_coin_futures_socket(Collector()),
+    ]
+    assert all(isinstance(name, str) and name for name in names)
+    assert len(set(names)) == len(names)
+    assert not any("the-key" in name or "the-secret" in name for name in names)
+    # Stopping is prompt even while these retry and back off in the background.
+    started = time.monotonic()
+    twm.stop()
+    assert time.monotonic() - started < 2.0
+    assert not twm.is_alive()
+
+
+def test_user_data_sockets_need_credentials() -> None:
+    with ThreadedWebsocketManager(endpoints=closed_loopback_endpoints()) as twm:
+        with pytest.raises(ValueError, match="api_key"):
+            twm.start_futures_user_socket(Collector())

@@ -220,7 +220,11 @@ class WsApiUserStream(_UserStream):
         margin_symbol: str | None = None,
         margin: bool = False,
     ) -> None:
-        label = "spot" if not margin else ("margin" if margin_symbol is None else "isolated")
+        label = (
+            "spot"
+            if not margin
+            else ("margin" if margin_symbol is None else f"isolated:{margin_symbol}")
+        )
         super().__init__(engine, Product.SPOT, url, label, rest)
         self._api_key = api_key
         self._signer = signer

@@ -26,9 +26,9 @@ from ._handle import Overflow as Overflow
 from ._handle import StreamHandle as StreamHandle
 from ._manager import BinanceSocketManager as BinanceSocketManager
 from ._manager import open_binance_streams as open_binance_streams
+from ._rest import BinanceAPIError as BinanceAPIError
 from ._settings import ProductLimits as ProductLimits
 from ._settings import Settings as Settings
-from ._rest import BinanceAPIError as BinanceAPIError
 from ._streams import RetiredStreamError as RetiredStreamError
 from ._threaded import ThreadedWebsocketManager as ThreadedWebsocketManager
 from ._transport import NetworkTransport as NetworkTransport

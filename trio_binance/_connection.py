@@ -423,12 +423,7 @@ class Connection:
         self._control(link, msg)
 
     def _control(self, link: Link, msg: dict[str, Any]) -> None:
-        request_id = msg.get("id")
-        if request_id is not None and ("result" in msg or "error" in msg or "code" in msg):
-            pending = link.pending.pop(request_id, None)
-            if pending is not None:
-                pending.msg = msg
-                pending.done.set()
+        if self._resolve(link, msg, "result", "error", "code"):
             return
         stream = msg.get("stream")
         data = msg.get("data") if stream is not None else msg
@@ -501,18 +496,37 @@ class Connection:
         self, link: Link, method: str, params: list[str]
     ) -> tuple[int | None, str] | None:
         request_id = self.engine.next_request_id()
+        frame = encode_request(method, params, request_id)
+        return control_error(await self._exchange(link, request_id, frame, method))
+
+    async def _exchange(
+        self, link: Link, request_id: int, frame: bytes, method: str
+    ) -> dict[str, Any]:
+        """Send one request frame (paced) and wait for the response with its id."""
         pending = _Pending()
         link.pending[request_id] = pending
         delay = link.pacer.reserve(trio.current_time())
         if delay > 0:
             await trio.sleep(delay)
-        await link.ws.send_text(encode_request(method, params, request_id))
+        await link.ws.send_text(frame)
         with trio.move_on_after(self.settings.request_timeout):
             await pending.done.wait()
         if not pending.msg:
             link.pending.pop(request_id, None)
             raise _LinkBroken(f"no answer to {method} within {self.settings.request_timeout} s")
-        return control_error(pending.msg)
+        return pending.msg
+
+    @staticmethod
+    def _resolve(link: Link, msg: dict[str, Any], *keys: str) -> bool:
+        """If ``msg`` answers one of the link's requests, hand it over; say whether it did."""
+        request_id = msg.get("id")
+        if request_id is None or not any(key in msg for key in keys):
+            return False
+        pending = link.pending.pop(request_id, None)
+        if pending is not None:
+            pending.msg = msg
+            pending.done.set()
+        return True
 
     async def _watchdog(self, link: Link) -> None:
         """Replace a link that went silent: no frames, no server pings, no pongs."""

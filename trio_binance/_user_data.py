@@ -28,7 +28,7 @@ import httpx
 import orjson
 import trio
 
-from ._connection import Connection, Link, Signal, _LinkBroken, _Pending
+from ._connection import Connection, Link, Signal, _LinkBroken
 from ._endpoints import Product
 from ._exceptions import UserStreamError
 from ._rest import (
@@ -304,28 +304,11 @@ class WsApiUserStream(_UserStream):
         self, link: Link, method: str, params: dict[str, object]
     ) -> dict[str, Any]:
         request_id = self.engine.next_request_id()
-        pending = _Pending()
-        link.pending[request_id] = pending
-        delay = link.pacer.reserve(trio.current_time())
-        if delay > 0:
-            await trio.sleep(delay)
-        await link.ws.send_text(
-            orjson.dumps({"id": request_id, "method": method, "params": params})
-        )
-        with trio.move_on_after(self.settings.request_timeout):
-            await pending.done.wait()
-        if not pending.msg:
-            link.pending.pop(request_id, None)
-            raise _LinkBroken(f"no answer to {method} within {self.settings.request_timeout} s")
-        return pending.msg
+        frame = orjson.dumps({"id": request_id, "method": method, "params": params})
+        return await self._exchange(link, request_id, frame, method)
 
     def _on_message(self, link: Link, msg: dict[str, Any]) -> None:
-        request_id = msg.get("id")
-        if request_id is not None and ("status" in msg or "result" in msg or "error" in msg):
-            pending = link.pending.pop(request_id, None)
-            if pending is not None:
-                pending.msg = msg
-                pending.done.set()
+        if self._resolve(link, msg, "status", "result", "error"):
             return
         event = msg.get("event")
         if not isinstance(event, dict):

@@ -2,7 +2,9 @@
 
 The fake serves Binance's stream protocol (URL forms, live SUBSCRIBE and friends,
 routes, pings, limits, ``serverShutdown``) with trio-websocket, a synthetic
-market, and a small REST API (depth snapshots, server time).  By default it runs
+market, a small REST API (depth snapshots, server time), and user data:
+accounts whose signatures it verifies, listen keys and their streams, margin
+listen tokens and the spot WebSocket API's user-data subscriptions.  By default it runs
 in memory and is deterministic under ``trio.testing.MockClock(autojump_threshold=0)``::
 
     async with open_fake_binance() as fake:
@@ -10,13 +12,24 @@ in memory and is deterministic under ``trio.testing.MockClock(autojump_threshold
         async with open_binance_streams(endpoints=fake.endpoints, transport=fake.transport) as bsm:
             ...
 
+    async with open_fake_binance() as fake:
+        fake.add_account(API_KEY, API_SECRET)
+        async with open_binance_streams(
+            API_KEY, API_SECRET, endpoints=fake.endpoints, transport=fake.transport
+        ) as bsm, bsm.futures_user_socket() as account:
+            await fake.wait_until(lambda: bool(fake.user_connections(API_KEY, "usdm")))
+            fake.push_user_event(API_KEY, "usdm", {"e": "ACCOUNT_UPDATE", ...})
+
 This module only re-exports; the implementation lives in private modules:
 ``_exchange`` (the exchange and its transport), ``_connection`` (one stream
 connection), ``_market`` (the synthetic market), ``_rest`` (the REST router),
-``_routing`` (stream names, routes and URL paths), ``_pipes`` (in-memory byte
-streams) and ``_settings``.  Loggers live under ``trio_binance.testing``.
+``_user_data`` (listen keys, listen tokens, the WebSocket API), ``_accounts``
+(accounts and signature checks), ``_routing`` (stream names, routes and URL
+paths), ``_pipes`` (in-memory byte streams) and ``_settings``.  Loggers live
+under ``trio_binance.testing``.
 """
 
+from ._accounts import FakeAccount as FakeAccount
 from ._connection import ClientRequest as ClientRequest
 from ._connection import FakeConnection as FakeConnection
 from ._exchange import FakeBinance as FakeBinance
@@ -30,9 +43,11 @@ from ._rest import RestRouter as RestRouter
 from ._rest import binance_error as binance_error
 from ._settings import FakeSettings as FakeSettings
 from ._settings import ProductLimits as ProductLimits
+from ._user_data import UserSubscription as UserSubscription
 
 __all__ = [
     "ClientRequest",
+    "FakeAccount",
     "FakeBinance",
     "FakeConnection",
     "FakeMarket",
@@ -43,6 +58,7 @@ __all__ = [
     "RestRequest",
     "RestResponse",
     "RestRouter",
+    "UserSubscription",
     "binance_error",
     "open_fake_binance",
 ]

@@ -37,14 +37,15 @@ from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from .._endpoints import Product
 from ._pipes import ServerSideStream
-from ._routing import delivers, stream_route
+from ._routing import delivers, redact, stream_route
 from ._settings import FakeSettings
 
-__all__ = ["ClientRequest", "FakeConnection", "Registry", "event_envelope"]
+__all__ = ["NOT_JSON", "ClientRequest", "FakeConnection", "Registry", "Service", "event_envelope"]
 
 logger = logging.getLogger(__name__)
 
 ClosedBy = Literal["server", "client", "drop"]
+Service = Literal["streams", "user_data", "ws_api"]
 
 _METHODS: Final = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
 _FIELDS: Final = frozenset({"method", "params", "id"})
@@ -52,6 +53,8 @@ _INT64 = 1 << 63
 _UINT64 = 1 << 64
 _BAD_ID = "Invalid request: request ID must be an unsigned integer"
 _NOT_JSON: Final = object()
+#: What a request handler (see ``FakeConnection._handler``) gets for a frame that is not JSON.
+NOT_JSON: Final = _NOT_JSON
 
 
 def event_envelope(stream: str, data: str) -> str:
@@ -140,9 +143,15 @@ class FakeConnection:
 
     Attributes:
         id: Sequence number, from 1, in acceptance order.
-        product: The product of the URL.
-        route: ``"public"``, ``"market"``, ``"private"`` or ``""``.
-        path: The handshake path, query included.
+        product: The product of the URL (portfolio margin: USD-M; the
+            WebSocket API: spot), which sets the ping cadence and message rate.
+        route: ``"public"``, ``"market"``, ``"private"``, ``"pm"`` or ``""``.
+        path: The handshake path, query included.  It may hold a listen key:
+            it is accurate here, but redacted in logs and in ``repr()``.
+        service: ``"streams"`` (market streams), ``"user_data"`` (a listen-key
+            stream) or ``"ws_api"`` (the spot WebSocket API at ``/ws-api/v3``).
+        user_kind: The listen-key kind of a ``"user_data"`` connection
+            (``"usdm"``, ``"coinm"``, ``"pm"`` or ``"options"``), else None.
         combined: Whether events are wrapped as ``{"stream", "data"}`` (the
             ``combined`` property; starts true on ``/stream`` URLs).
         opened_at: ``trio.current_time()`` at acceptance.
@@ -173,11 +182,15 @@ class FakeConnection:
         registry: Registry,
         settings: FakeSettings,
         now_ms: Callable[[], int],
+        service: Service = "streams",
+        user_kind: str | None = None,
     ) -> None:
         self.id = id
         self.product = product
         self.route = route
         self.path = path
+        self.service: Service = service
+        self.user_kind = user_kind
         self.combined = combined
         self.opened_at = trio.current_time()
         self.closed_at: float | None = None
@@ -208,10 +221,14 @@ class FakeConnection:
         # (code, reason, by, time) of the first server-side close request
         self._closing: tuple[int, str, ClosedBy, float] | None = None
         self._closed = trio.Event()
+        # Replaces the stream protocol (SUBSCRIBE and friends) when set: gets
+        # every decoded client message, or NOT_JSON.
+        self._handler: Callable[[Any], None] | None = None
+        self._close_callbacks: list[Callable[[FakeConnection], None]] = []
 
     def __repr__(self) -> str:
         state = "open" if self.closed_at is None else f"closed {self.close_code}"
-        return f"<FakeConnection #{self.id} {self.path} {state}>"
+        return f"<FakeConnection #{self.id} {redact(self.path)} {state}>"
 
     # ----------------------------------------------------------------- state
 
@@ -266,10 +283,14 @@ class FakeConnection:
         """Send Binance's ``serverShutdown`` event (spot's maintenance warning).
 
         Raw connections get ``{"e":"serverShutdown","E":...}``; combined ones get
-        it wrapped as ``{"stream":"!serverShutdown","data":{...}}``.  The
+        it wrapped as ``{"stream":"!serverShutdown","data":{...}}``; WebSocket-API
+        connections get ``{"event":{"e":"serverShutdown","E":...}}``.  The
         connection stays open: the client is expected to reconnect.
         """
         event = {"e": "serverShutdown", "E": self._now_ms()}
+        if self.service == "ws_api":
+            self.send_json({"event": event})
+            return
         self._deliver("!serverShutdown", orjson.dumps(event).decode())
 
     def stall(self, stalled: bool = True) -> None:
@@ -373,6 +394,9 @@ class FakeConnection:
         self._registry.open.pop(self, None)
         for name in self._subscriptions:
             self._registry.discard(self, name)
+        callbacks, self._close_callbacks = self._close_callbacks, []
+        for callback in callbacks:
+            callback(self)
         self._closed.set()
         self._registry.changed()
 
@@ -466,6 +490,9 @@ class FakeConnection:
     # -------------------------------------------------------------- protocol
 
     def _handle(self, message: Any, column: int) -> None:
+        if self._handler is not None:
+            self._handler(message)
+            return
         if message is _NOT_JSON:
             self._error(None, 3, "Invalid JSON: expected value at line 1 column 1")
             return

@@ -10,6 +10,11 @@ Resource handling:
 Every connection, in memory or over TCP, is sniffed: a WebSocket upgrade goes
 to the stream server (trio-websocket's server side), anything else to the REST
 router over HTTP/1.1.  So one ``host:port`` serves both, like the endpoints say.
+
+User data (accounts, listen keys, listen tokens, the spot WebSocket API) is
+served by :class:`~trio_binance.testing._user_data.UserDataServer`; its public
+methods are :class:`FakeBinance`'s ``add_account``, ``push_user_event`` and
+friends.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from types import MappingProxyType
-from typing import final
+from typing import Any, final
 
 import httpx
 import orjson
@@ -33,12 +38,14 @@ import trio
 from trio_websocket import ConnectionClosed, wrap_server_stream
 
 from .._endpoints import Endpoints, Product
+from ._accounts import FakeAccount
 from ._connection import FakeConnection, Registry, event_envelope
 from ._market import FakeMarket
 from ._pipes import ServerSideStream, pipe_pair
 from ._rest import RestRequest, RestResponse, RestRouter, RestTransport, binance_error, serve_http
-from ._routing import PathError, StreamPath, parse_path
+from ._routing import PathError, StreamPath, UserPath, parse_path, parse_user_path, redact
 from ._settings import FakeSettings
+from ._user_data import UserDataServer, UserSubscription
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -74,9 +81,11 @@ _DEPTH_LIMITS: dict[Product, tuple[frozenset[int] | None, int]] = {
 class HandshakeRecord:
     """One WebSocket handshake the fake answered.
 
+    Its ``repr()`` redacts listen keys in ``path``.
+
     Attributes:
         time: ``trio.current_time()`` of the attempt.
-        path: The requested path, query included.
+        path: The requested path, query included (a listen key in it included).
         product: The product of the path, None if the path names none.
         route: The route of the path, None if the path was not understood.
         status: 101 if accepted, else the HTTP status of the rejection.
@@ -89,6 +98,13 @@ class HandshakeRecord:
     route: str | None
     status: int
     reason: str
+
+    def __repr__(self) -> str:
+        return (
+            f"HandshakeRecord(time={self.time!r}, path={redact(self.path)!r},"
+            f" product={self.product!r}, route={self.route!r}, status={self.status!r},"
+            f" reason={redact(self.reason)!r})"
+        )
 
 
 @dataclasses.dataclass
@@ -143,6 +159,11 @@ class FakeBinance:
         connections: Every accepted stream connection, open or closed, in order.
         handshakes: Every WebSocket handshake, accepted or rejected, in order.
         rest: The REST router; add handlers with ``fake.rest.add(method, path, fn)``.
+
+    User data: :meth:`add_account` opens an account; clients then get listen keys
+    over REST and connect to ``/usdm/private/ws/<key>``, ``/coinm/ws/<key>``,
+    ``/pm/ws/<key>`` or ``/options/private/ws/<key>``, or subscribe on the
+    WebSocket API at ``/ws-api/v3``; :meth:`push_user_event` sends them events.
     """
 
     def __init__(self, nursery: trio.Nursery, settings: FakeSettings, host: str, port: int) -> None:
@@ -179,6 +200,10 @@ class FakeBinance:
         self._attempts: collections.deque[float] = collections.deque()
         self._closed = False
         self._add_rest_routes()
+        self._user = UserDataServer(
+            settings=settings, now_ms=self.now_ms, registry=self._registry, router=self.rest
+        )
+        nursery.start_soon(self._user.run)
 
     def __repr__(self) -> str:
         return f"<FakeBinance {self.endpoints.spot_rest} {len(self._registry.open)} open>"
@@ -393,6 +418,143 @@ class FakeBinance:
         self._nursery.start_soon(market._run)
         return market
 
+    # ------------------------------------------------------------- user data
+
+    def add_account(
+        self, api_key: str, api_secret: str, *, password: bytes | None = None
+    ) -> FakeAccount:
+        """Open an account whose requests the fake authenticates.
+
+        Args:
+            api_key: The API key clients send (``X-MBX-APIKEY``, ``apiKey``).
+            api_secret: Exactly what the client is given: an HMAC secret, or a
+                PEM private key (Ed25519 or RSA; the fake derives the public key).
+                A PEM public key works too.
+            password: Password of an encrypted PEM private key.
+
+        Returns:
+            The account.
+
+        Raises:
+            ValueError: The key is empty or already taken, or the secret is not
+                an HMAC secret or an Ed25519/RSA PEM key.
+        """
+        return self._user.add_account(api_key, api_secret, password=password)
+
+    def account(self, api_key: str) -> FakeAccount:
+        """The account of ``api_key``.
+
+        Raises:
+            KeyError: No such account (the message does not repeat the key).
+        """
+        return self._user.account(api_key)
+
+    def listen_key(self, api_key: str, kind: str) -> str | None:
+        """The active listen key of an account, or None.
+
+        Args:
+            api_key: The account's API key.
+            kind: ``"usdm"``, ``"coinm"``, ``"pm"`` or ``"options"``.
+
+        Raises:
+            KeyError: No such account.
+            ValueError: Not a listen-key kind.
+        """
+        return self._user.listen_key(api_key, kind)
+
+    def user_connections(self, api_key: str, kind: str) -> list[FakeConnection]:
+        """Open connections on the active listen key of ``kind`` (see :meth:`listen_key`)."""
+        return self._user.user_connections(api_key, kind)
+
+    def user_subscriptions(
+        self, api_key: str | None = None, kind: str | None = None
+    ) -> list[UserSubscription]:
+        """Live WebSocket-API user-data subscriptions, in the order they were made.
+
+        Args:
+            api_key: Only this account's; None for every account.
+            kind: Only ``"spot"``, ``"margin"`` or ``"isolated:<SYMBOL>"``; None for all.
+        """
+        return self._user.user_subscriptions(api_key, kind)
+
+    def push_user_event(self, api_key: str, kind: str, event: Mapping[str, Any]) -> int:
+        """Send a user-data event of an account.
+
+        Listen-key kinds (``"usdm"``, ``"coinm"``, ``"pm"``, ``"options"``): the
+        bare event goes to every open connection of the account's active key of
+        that kind.  WebSocket-API kinds (``"spot"``, ``"margin"``,
+        ``"isolated:<SYMBOL>"``): ``{"subscriptionId": n, "event": event}`` goes
+        to every live subscription of that kind, on every connection.
+
+        Args:
+            api_key: The account's API key.
+            kind: Where the event belongs, as above.
+            event: The event object (serialised with orjson), e.g.
+                ``{"e": "ORDER_TRADE_UPDATE", "E": fake.now_ms(), ...}``.
+
+        Returns:
+            How many connections (listen keys) or subscriptions (WebSocket API)
+            it was queued for.
+
+        Raises:
+            KeyError: No such account.
+            ValueError: Unknown kind.
+        """
+        return self._user.push_user_event(api_key, kind, event)
+
+    def fail_listen_key_keepalive(
+        self,
+        api_key: str,
+        kind: str,
+        code: int = -1125,
+        count: int = 1,
+        *,
+        status: int | None = None,
+        msg: str | None = None,
+    ) -> None:
+        """Make the account's next ``count`` listen-key ``PUT`` requests of ``kind`` fail.
+
+        With ``-1125`` the active key is also invalidated (silently: no
+        ``listenKeyExpired``; its connections stay open and receive nothing),
+        so the client has to ``POST`` a new one.
+
+        Args:
+            api_key: The account's API key.
+            kind: ``"usdm"``, ``"coinm"``, ``"pm"`` or ``"options"``.
+            code: Binance error code of the answer.
+            count: How many ``PUT`` requests fail.
+            status: HTTP status; by default 400, or 401 for ``-2014``/``-2015``,
+                429 for ``-1003``, 500 for ``-1000``, 503 for ``-1001``/``-1008``.
+            msg: Error message; by default Binance's for known codes.
+        """
+        self._user.fail_listen_key_keepalive(api_key, kind, code, count, status=status, msg=msg)
+
+    def expire_listen_key(self, api_key: str, kind: str) -> bool:
+        """Expire the account's active listen key of ``kind`` now.
+
+        Its connections get ``listenKeyExpired`` and stay open, silent; the key
+        is forgotten.
+
+        Returns:
+            False if the account had no active key of that kind.
+        """
+        return self._user.expire_listen_key(api_key, kind)
+
+    def terminate_user_streams(self, api_key: str, kind: str) -> int:
+        """End the account's WebSocket-API subscriptions of ``kind``.
+
+        Each gets ``{"subscriptionId": n, "event": {"e": "eventStreamTerminated",
+        "E": ...}}`` and is removed.
+
+        Args:
+            api_key: The account's API key.
+            kind: ``"spot"``, ``"margin"`` or ``"isolated:<SYMBOL>"``.
+
+        Returns:
+            How many subscriptions were ended.
+        """
+        return self._user.terminate_user_streams(api_key, kind)
+
     # ------------------------------------------------------------------ REST
 
     def _add_rest_routes(self) -> None:
@@ -458,7 +620,7 @@ class FakeBinance:
 
     def _decide(
         self, path: str
-    ) -> tuple[HandshakeRecord, list[tuple[bytes, bytes]], bytes, StreamPath | None]:
+    ) -> tuple[HandshakeRecord, list[tuple[bytes, bytes]], bytes, StreamPath | UserPath | None]:
         """Accept or reject a handshake; returns the record, headers, body and parsed path."""
         now = trio.current_time()
         window = self.settings.connection_window
@@ -466,13 +628,21 @@ class FakeBinance:
             self._attempts.popleft()
         over_limit = len(self._attempts) >= self.settings.connection_attempts
         self._attempts.append(now)
-        parsed: StreamPath | None = None
+        user_path = parse_user_path(path)
+        parsed: StreamPath | UserPath | None = user_path
         error: PathError | None = None
-        try:
-            parsed = parse_path(path)
-            product: Product | None = parsed.product
-        except PathError as exc:
-            error, product = exc, exc.product
+        product: Product | None
+        if user_path is not None:
+            product = user_path.product
+            refused = self._user.check_handshake(user_path)
+            if refused is not None:
+                error = PathError(400, refused, product)
+        else:
+            try:
+                parsed = parse_path(path)
+                product = parsed.product
+            except PathError as exc:
+                error, product = exc, exc.product
         headers: list[tuple[bytes, bytes]] = []
         body = b""
         if over_limit:
@@ -488,7 +658,7 @@ class FakeBinance:
         elif error is not None:
             status, reason, body = error.status, error.reason, error.reason.encode()
         elif (
-            parsed is not None
+            isinstance(parsed, StreamPath)
             and len(parsed.streams) > self.settings.limits(parsed.product).max_streams
         ):
             status, reason = 400, "too many streams in the URL"
@@ -498,7 +668,7 @@ class FakeBinance:
         route = None if parsed is None else parsed.route
         record = HandshakeRecord(now, path, product, route, status, reason)
         if status != 101:
-            logger.info("handshake %s rejected: %d %s", path, status, reason)
+            logger.info("handshake %s rejected: %d %s", redact(path), status, redact(reason))
         return record, headers, body, parsed if status == 101 else None
 
     def _take_scripted(self, product: Product | None) -> _ScriptedReject | None:
@@ -523,28 +693,38 @@ class FakeBinance:
             record, headers, body, parsed = self._decide(request.path)
             self.handshakes.append(record)
             self._registry.changed()
-            if parsed is None:
-                await request.reject(record.status, extra_headers=headers, body=body or None)
+            try:
+                if parsed is None:
+                    await request.reject(record.status, extra_headers=headers, body=body or None)
+                    nursery.cancel_scope.cancel()
+                    return
+                ws = await request.accept()
+            except ConnectionClosed:
+                # The client hung up during the handshake (e.g. it is shutting down).
                 nursery.cancel_scope.cancel()
                 return
-            ws = await request.accept()
             conn = FakeConnection(
                 id=len(self.connections) + 1,
                 product=parsed.product,
                 route=parsed.route,
                 path=request.path,
-                combined=parsed.combined,
+                combined=isinstance(parsed, StreamPath) and parsed.combined,
                 ws=ws,
                 stream=stream,
                 registry=self._registry,
                 settings=self.settings,
                 now_ms=self.now_ms,
+                service=parsed.service if isinstance(parsed, UserPath) else "streams",
+                user_kind=parsed.kind if isinstance(parsed, UserPath) else None,
             )
-            conn._add_streams(list(parsed.streams))
+            if isinstance(parsed, UserPath):
+                self._user.attach(conn, parsed)
+            else:
+                conn._add_streams(list(parsed.streams))
             self.connections.append(conn)
             self._registry.open[conn] = None
             self._registry.changed()
-            logger.debug("connection #%d opened: %s", conn.id, request.path)
+            logger.debug("connection #%d opened: %s", conn.id, redact(request.path))
             try:
                 await conn._serve()
             finally:

@@ -20,6 +20,8 @@ import httpx
 import orjson
 import trio
 
+from ._routing import redact
+
 __all__ = [
     "RestHandler",
     "RestRequest",
@@ -47,6 +49,8 @@ class RestRequest:
         params: Query parameters, plus form-encoded body parameters (last wins).
         headers: Request headers, names lowercased.
         body: The raw body.
+        query: The raw query string as sent (percent-encoded, no ``?``): what a
+            signed request's signature covers, together with ``body``.
     """
 
     time: float
@@ -55,6 +59,7 @@ class RestRequest:
     params: Mapping[str, str]
     headers: Mapping[str, str]
     body: bytes
+    query: str = ""
 
 
 @final
@@ -147,12 +152,12 @@ class RestRouter:
         if handler is None:
             if any(path == request.path for _, path in self._routes):
                 return binance_error(405, -1000, f"Method {request.method} not allowed.")
-            logger.info("REST %s %s: not served by the fake", request.method, request.path)
+            logger.info("REST %s %s: not served by the fake", request.method, redact(request.path))
             return binance_error(404, -1000, f"Path {request.path} is not served by the fake.")
         try:
             return handler(request)
         except Exception:
-            logger.exception("REST handler for %s %s failed", request.method, request.path)
+            logger.exception("REST handler for %s %s failed", request.method, redact(request.path))
             return binance_error(500, -1000, "An unknown error occurred in the fake exchange.")
 
 
@@ -164,7 +169,7 @@ def make_request(
     lowered = {k.lower(): v for k, v in headers.items()}
     if body and lowered.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         params.update(urllib.parse.parse_qsl(body.decode("latin-1"), keep_blank_values=True))
-    return RestRequest(trio.current_time(), method.upper(), path, params, lowered, body)
+    return RestRequest(trio.current_time(), method.upper(), path, params, lowered, body, query)
 
 
 def _response_headers(response: RestResponse, content: bytes) -> list[tuple[str, str]]:

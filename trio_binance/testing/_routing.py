@@ -8,6 +8,12 @@ prefix on one host::
     /coinm/{ws,stream}...
     /options/{public,market,private}/{ws,stream}...
 
+User data (see :func:`parse_user_path`)::
+
+    /usdm/private/ws/<listenKey>     /usdm/private/ws?listenKey=<listenKey>
+    /coinm/ws/<listenKey>            /pm/ws/<listenKey>
+    /options/private/ws/<listenKey>  /ws-api/v3   (the spot WebSocket API)
+
 Routes follow Binance as of 2026: on the USD-M and options hosts a stream is
 delivered only on its own route (``public`` or ``market``); the legacy unrouted
 paths get only ``public`` streams.  Anything else is acknowledged and then
@@ -19,11 +25,21 @@ from __future__ import annotations
 import dataclasses
 import re
 import urllib.parse
-from typing import Final, final
+from typing import Final, Literal, final
 
 from .._endpoints import Product
 
-__all__ = ["PathError", "StreamPath", "delivers", "parse_path", "stream_route"]
+__all__ = [
+    "LISTEN_KEY_KINDS",
+    "PathError",
+    "StreamPath",
+    "UserPath",
+    "delivers",
+    "parse_path",
+    "parse_user_path",
+    "redact",
+    "stream_route",
+]
 
 PRODUCT_PREFIXES: Final = {
     "spot": Product.SPOT,
@@ -188,3 +204,77 @@ def parse_path(path: str) -> StreamPath:
         if stream_route(product, name) is None:
             raise PathError(400, f"invalid stream {name!r}", product)
     return StreamPath(product, route, combined, streams, query)
+
+
+#: Listen-key user-data kinds: (path segments before the key, product, route).
+#: Portfolio margin lives on the fstream host, so it keeps USD-M's limits.
+LISTEN_KEY_KINDS: Final[dict[str, tuple[tuple[str, ...], Product, str]]] = {
+    "usdm": (("usdm", "private", "ws"), Product.USDM, "private"),
+    "coinm": (("coinm", "ws"), Product.COINM, ""),
+    "pm": (("pm", "ws"), Product.USDM, "pm"),
+    "options": (("options", "private", "ws"), Product.OPTIONS, "private"),
+}
+
+# What the fake issues is 60 characters; Binance's keys are 60-64.  A path
+# segment of another shape is not taken for a listen key, and a stream name
+# never has this shape.
+_KEY_SHAPED: Final = re.compile(r"[A-Za-z0-9]{32,128}")
+# Anything that might be a key, token, listen key or signature, for log lines.
+_SECRET_LIKE: Final = re.compile(r"[A-Za-z0-9]{32,}")
+
+
+def redact(text: str) -> str:
+    """``text`` with every run of 32+ letters and digits (keys, tokens) replaced.
+
+    Stream names, symbols and the fake's own words are shorter, so log lines
+    and reprs keep their meaning while listen keys and API keys disappear.
+    """
+    return _SECRET_LIKE.sub("<redacted>", text)
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class UserPath:
+    """A user-data handshake path: a listen-key stream or the spot WebSocket API.
+
+    Attributes:
+        service: ``"user_data"`` (listen-key stream) or ``"ws_api"``.
+        kind: The listen-key kind (``"usdm"``, ``"coinm"``, ``"pm"``,
+            ``"options"``), None for the WebSocket API.
+        product: Whose limits (ping cadence, message rate) the connection gets.
+        route: ``"private"`` (USD-M, options), ``""`` (COIN-M, WebSocket API) or
+            ``"pm"`` (portfolio margin).
+        listen_key: The listen key from the path or query; None for the WebSocket API.
+        query: The query parameters (last value wins).
+    """
+
+    service: Literal["user_data", "ws_api"]
+    kind: str | None
+    product: Product
+    route: str
+    listen_key: str | None = dataclasses.field(repr=False)
+    query: dict[str, str] = dataclasses.field(repr=False)
+
+
+def parse_user_path(path: str) -> UserPath | None:
+    """Recognise a user-data handshake path; None if it is not one.
+
+    Listen-key paths are ``<prefix>/<key>`` (the key one path segment shaped like
+    a listen key: 32-128 letters and digits) or ``<prefix>?listenKey=<key>``, for
+    the prefixes of :data:`LISTEN_KEY_KINDS`.  ``/ws-api/v3`` is the WebSocket API.
+    Whether the key exists is not checked here.
+    """
+    raw_path, _, raw_query = path.partition("?")
+    segments = tuple(urllib.parse.unquote(s) for s in raw_path.split("/") if s)
+    query = dict(urllib.parse.parse_qsl(raw_query, keep_blank_values=True))
+    if segments == ("ws-api", "v3"):
+        return UserPath("ws_api", None, Product.SPOT, "", None, query)
+    for kind, (prefix, product, route) in LISTEN_KEY_KINDS.items():
+        if segments[: len(prefix)] != prefix:
+            continue
+        rest = segments[len(prefix) :]
+        if len(rest) == 1 and _KEY_SHAPED.fullmatch(rest[0]):
+            return UserPath("user_data", kind, product, route, rest[0], query)
+        if not rest and query.get("listenKey"):
+            return UserPath("user_data", kind, product, route, query["listenKey"], query)
+    return None

@@ -80,6 +80,11 @@ class FakeSettings:
         pipe_buffer_size: Bytes an in-memory pipe holds in each direction, the
             stand-in for TCP buffers: a client that stops reading stalls the
             server's sends to it, as on a real socket.
+        listen_key_validity: Seconds a listen key lives after its last POST or
+            PUT (60 min); then ``listenKeyExpired`` is sent and the key forgotten.
+        listen_token_validity: Longest validity, in seconds, of a margin listen
+            token (``POST /sapi/v1/userListenToken``), and the default when the
+            request has no ``validity``: 24 h, Binance's maximum.
     """
 
     spot: ProductLimits = ProductLimits(20.0, 60.0, 1024, 5)
@@ -96,9 +101,18 @@ class FakeSettings:
     handshake_timeout: float = 10.0
     send_queue_size: int = 10_000
     pipe_buffer_size: int = 256 * 1024
+    listen_key_validity: float = 3600.0
+    listen_token_validity: float = 24 * 3600.0
 
     def __post_init__(self) -> None:
-        for name in ("max_lifetime", "connection_window", "close_timeout", "handshake_timeout"):
+        for name in (
+            "max_lifetime",
+            "connection_window",
+            "close_timeout",
+            "handshake_timeout",
+            "listen_key_validity",
+            "listen_token_validity",
+        ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"FakeSettings.{name} must be positive")
         for name in ("connection_attempts", "max_message_size", "send_queue_size"):

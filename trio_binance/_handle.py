@@ -217,8 +217,10 @@ class _HandleState:
                         len(items),
                         self.max_backlog,
                     )
+                # Back on the fast path until the hard limit; take() restores the
+                # soft limit once the consumer has caught up.
+                self.capacity = self.max_backlog
                 items.append(item)
-                self.peak_backlog = max(self.peak_backlog, len(items))
                 if self.lot:
                     self.lot.unpark()
                 return
@@ -235,7 +237,6 @@ class _HandleState:
                 self.drop_episode[2] = now
                 self.drop_episode[3] += 1
             items.append(item)
-            self.peak_backlog = max(self.peak_backlog, len(items))
         else:
             self._fail_overflow(self.capacity)
 
@@ -294,10 +295,15 @@ class _HandleState:
             gap = self._take_drop_episode()
             if self.gap_notices:
                 return gap
-        if self.items:
-            item = self.items.popleft()
-            if self.warned and len(self.items) < self.soft_limit // 2:
+        items = self.items
+        if items:
+            # The backlog peaks just before a take, so this is the exact peak.
+            if len(items) > self.peak_backlog:
+                self.peak_backlog = len(items)
+            item = items.popleft()
+            if self.warned and len(items) < self.soft_limit // 2:
                 self.warned = False
+                self.capacity = self.soft_limit
             return item
         if self.error is not None:
             raise self.error

@@ -284,3 +284,41 @@ async def test_stats_are_kept_per_handle_and_per_connection(
 )
 def test_stream_limits_per_product(product: Product, limit: int) -> None:
     assert Settings().limits_for(product).max_streams == limit
+
+
+async def test_block_slows_the_socket_to_a_reading_consumer_and_loses_nothing(
+    fake_binance: FakeBinance, autojump_clock: trio.testing.MockClock
+) -> None:
+    # The feed (1,000 trades/s) is twice as fast as the consumer (one per 2 ms).
+    fake_binance.start_market(["BTCUSDT"], trade_interval=0.001, book_ticker_interval=None)
+    async with client(fake_binance, max_queue_size=100) as bsm:
+        async with bsm.trade_socket("BTCUSDT") as trades:
+            ids = []
+            peak = 0
+            for _ in range(3000):
+                ids.append((await trades.receive())["t"])
+                peak = max(peak, trades.stats.backlog)
+                await trio.sleep(0.002)
+    assert ids == list(range(ids[0], ids[0] + 3000))
+    assert trades.stats.dropped == 0
+    assert peak < 1000  # held near the soft limit, not growing with the gap in rates
+    await all_closed(fake_binance)
+    [conn] = fake_binance.connections
+    assert conn.closed_by == "client"  # never dropped as a slow reader by the server
+
+
+async def test_a_stuck_block_handle_does_not_hold_up_another_handle(
+    fake_binance: FakeBinance, autojump_clock: trio.testing.MockClock
+) -> None:
+    fake_binance.start_market(["BTCUSDT"], trade_interval=0.01, book_ticker_interval=None)
+    async with client(fake_binance, max_queue_size=10) as bsm:
+        stuck = bsm.trade_socket("BTCUSDT")
+        fast = bsm.trade_socket("BTCUSDT")
+        await stuck.wait_live()
+        await fast.wait_live()
+        start = trio.current_time()
+        got = [(await fast.receive())["t"] for _ in range(3000)]
+        elapsed = trio.current_time() - start
+    assert got == list(range(got[0], got[0] + 3000))
+    assert elapsed < 3000 * 0.01 * 1.1  # the feed's own pace
+    assert stuck.stats.backlog >= 2990

@@ -45,11 +45,15 @@ from ._websocket import (
 
 if TYPE_CHECKING:
     from ._engine import Engine
+    from ._handle import _HandleState
     from ._subscription import Subscription
 
 __all__ = ["Connection", "Link", "Signal"]
 
 logger = logging.getLogger("trio_binance")
+
+# A "block" consumer that takes nothing for this long counts as stuck, not slow.
+_STUCK_AFTER = 0.05
 
 
 class Signal:
@@ -131,6 +135,9 @@ class Connection:
         self.subs: dict[str, Subscription] = {}
         self.changed = Signal()
         self.switched = Signal()
+        # "block" handles fed by this connection that are behind their soft limit.
+        self.behind: set[_HandleState] = set()
+        self.stuck: set[_HandleState] = set()
         self.links: list[Link] = []
         self.closing = False
         self.backoff = Backoff(
@@ -395,11 +402,44 @@ class Connection:
                         self._on_message(link, msg)
                     else:
                         self._malformed(link, "a message that is not a JSON object")
+                if self.behind:
+                    await self._let_consumers_catch_up()
         except WebSocketClosed as exc:
             link.close_code = exc.code
             if not link.close_reason:
                 link.close_reason = exc.reason
         link.cancel_scope.cancel()
+
+    async def _let_consumers_catch_up(self) -> None:
+        """Backpressure for "block" handles that are behind but reading.
+
+        The reader yields to their consumers while they make progress, at most
+        ``Settings.backpressure_pause`` per chunk, so the socket (and so the server)
+        slows to their pace instead of the backlog growing without bound.  A
+        consumer that takes nothing for a while counts as stuck and is not waited
+        for again until it has caught up: it must not stall the connection's ping
+        answers or the other handles.
+        """
+        now = trio.current_time()
+        waiting = {state: (len(state.items), now) for state in self.behind - self.stuck}
+        deadline = now + self.settings.backpressure_pause
+        while waiting and now < deadline:
+            await trio.lowlevel.checkpoint()  # runnable consumers take their turn
+            now = trio.current_time()
+            progressed = False
+            for state, (before, since) in list(waiting.items()):
+                backlog = len(state.items)
+                if state not in self.behind:
+                    del waiting[state]
+                elif backlog < before:
+                    waiting[state] = (backlog, now)
+                    progressed = True
+                elif now - since >= _STUCK_AFTER:
+                    self.stuck.add(state)
+                    del waiting[state]
+            if waiting and not progressed:
+                await trio.sleep(_STUCK_AFTER / 10)  # consumers awaiting I/O of their own
+                now = trio.current_time()
 
     def _malformed(self, link: Link, what: str) -> None:
         link.malformed += 1

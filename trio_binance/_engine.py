@@ -127,7 +127,16 @@ class Engine:
             state.live.set()  # every stream was already live for another handle
         self._states.add(state)
 
+        def on_behind(behind: bool) -> None:
+            for sub in subs:
+                if behind:
+                    sub.conn.behind.add(state)
+                else:
+                    sub.conn.behind.discard(state)
+                    sub.conn.stuck.discard(state)
+
         def release() -> None:
+            on_behind(False)
             self._states.discard(state)
             for sub in subs:
                 sub.detach(state)
@@ -141,6 +150,7 @@ class Engine:
 
         state.release = release
         state.stats_source = stats
+        state.on_behind = on_behind
         return StreamHandle(state)
 
     def _new_state(self, description: str, options: HandleOptions) -> _HandleState:

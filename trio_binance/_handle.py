@@ -140,6 +140,7 @@ class _HandleState:
         "lot",
         "max_backlog",
         "messages",
+        "on_behind",
         "open_clones",
         "peak_backlog",
         "pending",
@@ -185,6 +186,9 @@ class _HandleState:
         self.drop_episode: list[Any] | None = None  # [stream, start, end, count]
         self.gap_log: collections.deque[Gap] = collections.deque(maxlen=256)
         self.release: Callable[[], None] = _noop
+        # Called when a "block" handle falls behind / catches up: the engine lets the
+        # connections feeding it slow down to the consumer's pace (see _connection).
+        self.on_behind: Callable[[bool], None] = _noop_flag
         self.stats_source: Callable[[], tuple[int | None, float | None]] = _none
         self.unavailable_cause: BaseException | None = None
 
@@ -210,6 +214,7 @@ class _HandleState:
             if len(items) < self.max_backlog:
                 if not self.warned:
                     self.warned = True
+                    self.on_behind(True)
                     logger.warning(
                         "%s: consumer is %d messages behind; holding the backlog "
                         "(overflow='block', hard limit %d)",
@@ -241,6 +246,7 @@ class _HandleState:
             self._fail_overflow(self.capacity)
 
     def _fail_overflow(self, behind: int) -> None:
+        self.on_behind(False)
         self.dropped += 1
         self.error = QueueOverflow(
             f"{self.description}: the consumer fell {behind} messages behind "
@@ -265,12 +271,14 @@ class _HandleState:
     def fail(self, error: BaseException) -> None:
         """End the handle with ``error`` after its buffered messages."""
         if self.error is None and not self.ended:
+            self.on_behind(False)
             self.error = error
             self.live.set()
             self.lot.unpark_all()
 
     def end(self) -> None:
         """End the handle cleanly (the manager is closing)."""
+        self.on_behind(False)
         self.ended = True
         self.live.set()
         self.lot.unpark_all()
@@ -304,6 +312,7 @@ class _HandleState:
             if self.warned and len(items) < self.soft_limit // 2:
                 self.warned = False
                 self.capacity = self.soft_limit
+                self.on_behind(False)
             return item
         if self.error is not None:
             raise self.error
@@ -313,6 +322,10 @@ class _HandleState:
 
 
 def _noop() -> None:
+    pass
+
+
+def _noop_flag(flag: bool) -> None:
     pass
 
 

@@ -77,6 +77,8 @@ class Settings:
             with 1009 and the engine reconnects.
         read_size: Most bytes read (and so parsed) per socket read.
         max_backlog: Hard bound of a handle's backlog under the ``block`` policy.
+        backpressure_pause: Longest time the reader yields, per chunk read, to the
+            consumers of ``block`` handles that are behind but reading.
         listen_key_keepalive: How often a listen key is kept alive (PUT).
         listen_key_validity: How long Binance keeps a listen key without a keepalive;
             a reconnect after a longer outage creates a new key first.
@@ -113,6 +115,7 @@ class Settings:
     max_message_size: int = 4 * 1024 * 1024
     read_size: int = 65536
     max_backlog: int = 100_000
+    backpressure_pause: float = 1.0
     listen_key_keepalive: float = 1800.0
     listen_key_validity: float = 3600.0
     listen_token_renew_before: float = 600.0

@@ -54,6 +54,8 @@ logger = logging.getLogger("trio_binance")
 
 # A "block" consumer that takes nothing for this long counts as stuck, not slow.
 _STUCK_AFTER = 0.05
+# Scheduler rounds without progress before the reader stops spinning and sleeps.
+_IDLE_ROUNDS = 3
 
 
 class Signal:
@@ -423,6 +425,7 @@ class Connection:
         now = trio.current_time()
         waiting = {state: (len(state.items), now) for state in self.behind - self.stuck}
         deadline = now + self.settings.backpressure_pause
+        idle_rounds = 0
         while waiting and now < deadline:
             await trio.lowlevel.checkpoint()  # runnable consumers take their turn
             now = trio.current_time()
@@ -437,8 +440,10 @@ class Connection:
                 elif now - since >= _STUCK_AFTER:
                     self.stuck.add(state)
                     del waiting[state]
-            if waiting and not progressed:
-                await trio.sleep(_STUCK_AFTER / 10)  # consumers awaiting I/O of their own
+            idle_rounds = 0 if progressed else idle_rounds + 1
+            if waiting and idle_rounds >= _IDLE_ROUNDS:
+                # Runnable consumers had their turns: the rest await I/O of their own.
+                await trio.sleep(_STUCK_AFTER / 50)
                 now = trio.current_time()
 
     def _malformed(self, link: Link, what: str) -> None:

@@ -454,6 +454,21 @@ class StreamHandle(trio.abc.ReceiveChannel[Any]):
 
     recv = receive
 
+    async def __anext__(self) -> Any:
+        # receive() inlined: `async for` is the common way to consume a handle.
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            try:
+                value = self.receive_nowait()
+            except trio.WouldBlock:
+                await self._state.lot.park()
+                continue
+            except trio.EndOfChannel:
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                raise StopAsyncIteration from None
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return value
+
     async def receive_batch(self, max_items: int | None = None) -> list[Any]:
         """Wait for at least one message, then return everything buffered (up to ``max_items``).
 

@@ -141,15 +141,25 @@ class WebSocket:
         return frames
 
     async def _flush(self) -> None:
-        async with self._send_lock:
-            for chunk in self._proto.data_to_send():
-                if not chunk:
-                    continue  # EOF marker: the transport is closed by aclose()
-                try:
-                    await self._stream.send_all(chunk)
-                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-                    self._closed = WebSocketClosed(ABNORMAL_CLOSURE, type(exc).__name__)
-                    raise self._closed from exc
+        # Most reads have nothing to send: return without touching the lock, whose
+        # acquisition would cost a scheduler round trip on the hot path.  Taking the
+        # bytes before queueing for the FIFO lock keeps them in protocol order.
+        chunks = [chunk for chunk in self._proto.data_to_send() if chunk]  # b"": EOF marker
+        if not chunks:
+            return
+        lock = self._send_lock
+        try:
+            lock.acquire_nowait()
+        except trio.WouldBlock:
+            await lock.acquire()
+        try:
+            for chunk in chunks:
+                await self._stream.send_all(chunk)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+            self._closed = WebSocketClosed(ABNORMAL_CLOSURE, type(exc).__name__)
+            raise self._closed from exc
+        finally:
+            lock.release()
 
     async def send_text(self, data: bytes) -> None:
         """Send one text message (already UTF-8 encoded JSON).

@@ -212,3 +212,17 @@ async def test_live_timeout_reports_the_last_cause(
             async with bsm.trade_socket("BTCUSDT"):
                 pass
         assert "503" in str(info.value.__cause__)
+
+
+async def test_an_exception_group_from_the_users_own_nursery_comes_out_as_itself(
+    fake_binance: FakeBinance, autojump_clock: trio.testing.MockClock
+) -> None:
+    async def fail() -> None:
+        raise ValueError("from a task of the user's")
+
+    with pytest.RaisesGroup(pytest.RaisesExc(ValueError, match="user's")):
+        async with client(fake_binance) as bsm:
+            bsm.trade_socket("BTCUSDT")
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(fail)
+    assert library_tasks() == []

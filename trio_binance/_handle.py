@@ -24,6 +24,8 @@ __all__ = ["Gap", "HandleStats", "Overflow", "StreamHandle"]
 
 logger = logging.getLogger("trio_binance")
 
+_WARN_EVERY = 10.0
+
 
 class Overflow(str, enum.Enum):
     """What a handle does when its consumer falls ``max_queue_size`` messages behind.
@@ -151,6 +153,7 @@ class _HandleState:
         "stats_source",
         "unavailable_cause",
         "warned",
+        "warned_at",
     )
 
     def __init__(
@@ -183,6 +186,7 @@ class _HandleState:
         self.reconnects = 0
         self.peak_backlog = 0
         self.warned = False
+        self.warned_at = float("-inf")
         self.drop_episode: list[Any] | None = None  # [stream, start, end, count]
         self.gap_log: collections.deque[Gap] = collections.deque(maxlen=256)
         self.release: Callable[[], None] = _noop
@@ -215,13 +219,16 @@ class _HandleState:
                 if not self.warned:
                     self.warned = True
                     self.on_behind(True)
-                    logger.warning(
-                        "%s: consumer is %d messages behind; holding the backlog "
-                        "(overflow='block', hard limit %d)",
-                        self.description,
-                        len(items),
-                        self.max_backlog,
-                    )
+                    now = trio.current_time()
+                    if now - self.warned_at >= _WARN_EVERY:  # at most one per 10 s
+                        self.warned_at = now
+                        logger.warning(
+                            "%s: consumer is %d messages behind; holding the backlog "
+                            "(overflow='block', hard limit %d)",
+                            self.description,
+                            len(items),
+                            self.max_backlog,
+                        )
                 # Back on the fast path until the hard limit; take() restores the
                 # soft limit once the consumer has caught up.
                 self.capacity = self.max_backlog

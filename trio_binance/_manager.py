@@ -280,13 +280,14 @@ async def open_binance_streams(
 
     user_error: BaseException | None = None
     group: BaseExceptionGroup[BaseException] | None = None
-    own_http = http_client is None
-    if http_client is None:
+    # REST is only needed for user data: no HTTP client (and no TLS context) otherwise.
+    own_http = http_client is None and api_key is not None
+    if own_http:
         http_client = httpx.AsyncClient(
             transport=transport.http_transport(), timeout=settings.request_timeout
         )
     rest_client = None
-    if api_key is not None:
+    if api_key is not None and http_client is not None:
         rest_client = RestClient(
             http_client, endpoints, api_key=api_key, signer=signer, clock=WallClock()
         )
@@ -306,7 +307,7 @@ async def open_binance_streams(
             finally:
                 engine.close()
                 nursery.cancel_scope.cancel(reason="open_binance_streams() block exited")
-                if own_http:
+                if own_http and http_client is not None:
                     with trio.CancelScope(shield=True), trio.move_on_after(settings.close_timeout):
                         await http_client.aclose()
     except BaseExceptionGroup as exc_group:
@@ -314,7 +315,10 @@ async def open_binance_streams(
     if group is None:
         return
     if user_error is not None:
-        matched, rest = group.split(lambda e: e is user_error)
+        # Trio may rebuild a group the user raised (from a nursery of their own), so
+        # match its leaf exceptions by identity rather than the group object.
+        leaves = {id(leaf) for leaf in _leaves(user_error)}
+        matched, rest = group.split(lambda e: e is user_error or id(e) in leaves)
         if matched is not None and (rest is None or _only_cancelled(rest)):
             raise user_error
     _, rest = group.split(trio.Cancelled)
@@ -323,6 +327,12 @@ async def open_binance_streams(
     raise BinanceStreamError(
         "a trio_binance background task failed unexpectedly; please report this"
     ) from group
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
 
 
 def _only_cancelled(group: BaseExceptionGroup[BaseException]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 import trio
@@ -276,7 +277,13 @@ async def test_stats_are_kept_per_handle_and_per_connection(
         assert stats.last_receive_time is not None
         [conn] = bsm.connection_stats()
         assert conn.bytes > 10 * 100
+        assert conn.frames >= 10
         assert conn.streams == 1 and conn.links == 1
+        # The fake's clock starts on 2026-01-01, ours reads today: the lag shows it.
+        assert stats.event_lag is not None and stats.event_lag > 0
+        assert stats.last_event_time is not None
+        expected = time.time() - stats.last_event_time / 1000
+        assert stats.event_lag == pytest.approx(expected, abs=5.0)
 
 
 @pytest.mark.parametrize(

@@ -157,6 +157,7 @@ class Connection:
         self.rejects = 0
         self.malformed = 0
         self.bytes_from_closed_links = 0
+        self.frames_from_closed_links = 0
         self._link_numbers = 0
         self._nursery: trio.Nursery | None = None
 
@@ -343,6 +344,7 @@ class Connection:
                 await link.ws.aclose()
             self.links.remove(link)
             self.bytes_from_closed_links += link.ws.bytes_received
+            self.frames_from_closed_links += link.frames
             now = trio.current_time()
             for name in link.subscribed:
                 sub = self.subs.get(name)

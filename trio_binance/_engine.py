@@ -65,6 +65,7 @@ class ConnectionStats:
         rotations: Make-before-break replacements (24-hour cut, ``serverShutdown``).
         rejects: Handshakes refused with an HTTP status.
         malformed: Frames skipped because they were not JSON objects.
+        frames: Frames received over all its sockets (messages, pings, responses).
         bytes: Bytes received over all its sockets.
         opened_at: Trio time the current socket opened, if any.
         last_frame_time: Trio time of the last frame received, if any.
@@ -79,6 +80,7 @@ class ConnectionStats:
     rotations: int
     rejects: int
     malformed: int
+    frames: int
     bytes: int
     opened_at: float | None
     last_frame_time: float | None
@@ -298,6 +300,7 @@ def _stats(conn: Connection) -> ConnectionStats:
         rotations=conn.rotations,
         rejects=conn.rejects,
         malformed=conn.malformed,
+        frames=conn.frames_from_closed_links + sum(link.frames for link in links),
         bytes=conn.bytes_from_closed_links + sum(link.ws.bytes_received for link in links),
         opened_at=links[-1].opened_at if links else None,
         last_frame_time=max((link.last_frame for link in links), default=None),

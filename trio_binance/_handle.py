@@ -13,6 +13,7 @@ import collections
 import dataclasses
 import enum
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, final
 
@@ -111,6 +112,9 @@ class HandleStats:
         reconnects: Times a stream of this handle was re-subscribed after a drop.
         last_event_time: Largest ``E`` (ms) seen on the handle's streams, if any.
         last_receive_time: Trio time the last message arrived, if any.
+        event_lag: Seconds from ``last_event_time`` (Binance's clock) to when that
+            message arrived (our wall clock): network delay plus clock skew.  ``None``
+            without an event time, or when read outside Trio.
     """
 
     messages: int
@@ -121,6 +125,18 @@ class HandleStats:
     reconnects: int
     last_event_time: int | None
     last_receive_time: float | None
+    event_lag: float | None = None
+
+
+def _event_lag(event_time: int | None, receive_time: float | None) -> float | None:
+    """Wall-clock arrival minus ``E``, derived at read time: nothing on the hot path."""
+    if event_time is None or receive_time is None:
+        return None
+    try:
+        age = trio.current_time() - receive_time
+    except RuntimeError:
+        return None
+    return time.time() - age - event_time / 1000
 
 
 class _HandleState:
@@ -399,6 +415,7 @@ class StreamHandle(trio.abc.ReceiveChannel[Any]):
             reconnects=st.reconnects,
             last_event_time=last_event_time,
             last_receive_time=last_receive_time,
+            event_lag=_event_lag(last_event_time, last_receive_time),
         )
 
     async def wait_live(self) -> None:

@@ -146,3 +146,15 @@ async def test_overflow_policy_names() -> None:
     assert Overflow.coerce("keep_latest") is Overflow.DROP_OLDEST
     with pytest.raises(ValueError, match="'block', 'drop_oldest', 'raise'"):
         Overflow.coerce("lossy")
+
+
+async def test_batched_iteration_checkpoints_once_per_batch() -> None:
+    state, handle = make(size=100)
+    for i in range(50):
+        state.put(i)
+    state.end()
+    got = []
+    async for msg in handle.batched(max_items=20):
+        got.append(msg)
+    assert got == list(range(50))
+    assert handle.stats.backlog == 0

@@ -21,7 +21,7 @@ import trio
 
 from ._exceptions import BinanceStreamError, QueueOverflow, StreamUnavailable
 
-__all__ = ["Gap", "HandleStats", "Overflow", "StreamHandle"]
+__all__ = ["BatchedIterator", "Gap", "HandleStats", "Overflow", "StreamHandle"]
 
 logger = logging.getLogger("trio_binance")
 
@@ -510,6 +510,16 @@ class StreamHandle(trio.abc.ReceiveChannel[Any]):
                 break  # an error is raised by the next receive, after this batch
         return batch
 
+    def batched(self, max_items: int | None = None) -> BatchedIterator:
+        """Iterate message by message, with one checkpoint per buffered batch.
+
+        ``async for msg in handle.batched():`` reads like plain ``async for`` but
+        fetches with :meth:`receive_batch`: the checkpoint (and so the scheduler round
+        trip) is paid once per batch, not per message.  Messages of a batch are then
+        handed out without yielding, so keep the loop body quick or await in it.
+        """
+        return BatchedIterator(self, max_items)
+
     def clone(self) -> StreamHandle:
         """Another handle on the same buffer; the stream stays until all are closed."""
         if self._closed:
@@ -527,3 +537,24 @@ class StreamHandle(trio.abc.ReceiveChannel[Any]):
                 st.release()
                 st.lot.unpark_all()
         await trio.lowlevel.checkpoint()
+
+
+@final
+class BatchedIterator:
+    """What :meth:`StreamHandle.batched` returns: an async iterator over messages."""
+
+    def __init__(self, handle: StreamHandle, max_items: int | None) -> None:
+        self._handle = handle
+        self._max_items = max_items
+        self._batch: collections.deque[Any] = collections.deque()
+
+    def __aiter__(self) -> BatchedIterator:
+        return self
+
+    async def __anext__(self) -> Any:
+        if not self._batch:
+            try:
+                self._batch.extend(await self._handle.receive_batch(self._max_items))
+            except trio.EndOfChannel:
+                raise StopAsyncIteration from None
+        return self._batch.popleft()

@@ -16,7 +16,7 @@ import sys
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import orjson
@@ -25,13 +25,14 @@ import trio
 import trio.testing
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
-from trio_websocket import ConnectionRejected, WebSocketConnection, wrap_client_stream
 
 from trio_binance._endpoints import Product
 from trio_binance.testing import FakeBinance, FakeSettings, open_fake_binance
 
+from ._fake_client import assert_silent, call, connect, receive, rejected
+
 if sys.version_info < (3, 11):
-    from exceptiongroup import BaseExceptionGroup
+    pass
 
 # Binance's documented example key pair (HMAC).
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
@@ -66,55 +67,11 @@ sign_hmac = hmac_signer(SECRET)
 
 
 @asynccontextmanager
-async def connect(fake: FakeBinance, path: str) -> AsyncIterator[WebSocketConnection]:
-    """A trio-websocket client connected to ``path`` through the fake's transport."""
-    async with trio.open_nursery() as nursery:
-        stream = await fake.transport.open_stream("127.0.0.1", 1, tls=False)
-        ws = await wrap_client_stream(
-            nursery, cast(trio.SocketStream, stream), "127.0.0.1", path, message_queue_size=1000
-        )
-        try:
-            yield ws
-        finally:
-            await ws.aclose()
-            await stream.aclose()
-
-
-@asynccontextmanager
 async def rest(fake: FakeBinance) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         transport=fake.transport.http_transport(), base_url=fake.endpoints.usdm_rest
     ) as client:
         yield client
-
-
-async def receive(ws: WebSocketConnection) -> Any:
-    return orjson.loads(await ws.get_message())
-
-
-async def call(ws: WebSocketConnection, request: Any) -> Any:
-    """Send a request and return the next message, paced under spot's 5 messages/s."""
-    await trio.sleep(0.25)
-    await ws.send_message(orjson.dumps(request).decode())
-    return await receive(ws)
-
-
-async def assert_silent(ws: WebSocketConnection, seconds: float = 30.0) -> None:
-    with trio.move_on_after(seconds) as scope:
-        message = await ws.get_message()
-        pytest.fail(f"expected silence, got {message!r}")
-    assert scope.cancelled_caught
-
-
-async def rejected(fake: FakeBinance, path: str) -> ConnectionRejected:
-    with pytest.RaisesGroup(ConnectionRejected, flatten_subgroups=True) as info:
-        async with connect(fake, path):
-            pass
-    error = info.value.exceptions[0]
-    while isinstance(error, BaseExceptionGroup):
-        error = error.exceptions[0]
-    assert isinstance(error, ConnectionRejected)
-    return error
 
 
 def signature_request(

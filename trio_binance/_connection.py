@@ -150,7 +150,6 @@ class Connection:
             reject_max=self.settings.reject_backoff_max,
             rng=self.rng,
         )
-        self.last_error: BaseException | None = None
         self.connects = 0
         self.reconnects = 0
         self.rotations = 0
@@ -282,7 +281,6 @@ class Connection:
         return None
 
     def _connect_failed(self, exc: BaseException, *, rejected: bool) -> None:
-        self.last_error = exc
         for sub in self.subs.values():
             for state in sub.waiting:
                 state.unavailable_cause = exc

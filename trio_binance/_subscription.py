@@ -44,7 +44,6 @@ class Subscription:
         "last_payload",
         "last_time",
         "live",
-        "messages",
         "name",
         "product",
         "source",
@@ -67,7 +66,6 @@ class Subscription:
         self.last_id: int = -1
         self.last_payload: Any = None
         self.last_time: float | None = None
-        self.messages = 0
         self.gap_start: float | None = None
         self.gap_reason = "reconnect"
 
@@ -167,7 +165,6 @@ class Subscription:
         """Hand one accepted message to every consumer."""
         self.last_payload = payload
         self.last_time = now
-        self.messages += 1
         for state in self.bare:
             state.put(payload)
         for state in self.envelope:

@@ -59,14 +59,18 @@ _IDLE_ROUNDS = 3
 
 
 class Signal:
-    """A re-armable wake-up: ``fire()`` wakes every task waiting on the current event."""
+    """A re-armable wake-up: ``fire()`` wakes every task waiting on the current event,
+    and fires the ``followers`` too."""
 
-    def __init__(self) -> None:
+    def __init__(self, *followers: Signal) -> None:
         self.event = trio.Event()
+        self._followers = followers
 
     def fire(self) -> None:
         self.event.set()
         self.event = trio.Event()
+        for follower in self._followers:
+            follower.fire()
 
 
 class _LinkBroken(Exception):
@@ -135,8 +139,10 @@ class Connection:
         self.number = number
         self.name = f"{product.value}:{route_url.rsplit('/', 1)[-1] or product.value}#{number}"
         self.subs: dict[str, Subscription] = {}
-        self.changed = Signal()
+        # `switched`: a stream moved to a newer link, or a link confirmed streams (what
+        # a rotation waits for); every `changed` (streams, link deaths) fires it too.
         self.switched = Signal()
+        self.changed = Signal(self.switched)
         # "block" handles fed by this connection that are behind their soft limit.
         self.behind: set[_HandleState] = set()
         self.stuck: set[_HandleState] = set()
@@ -297,7 +303,7 @@ class Connection:
         deadline = trio.current_time() + self.settings.rotation_overlap
         quiet = self.settings.rotation_quiet
         while trio.current_time() < deadline:
-            changed, switched = self.changed.event, self.switched.event
+            progress = self.switched.event
             if old.dead.is_set() or new.dead.is_set():
                 break
             now = trio.current_time()
@@ -316,7 +322,7 @@ class Connection:
             else:
                 break
             with trio.move_on_at(wake):
-                await _wait_any(changed, switched)
+                await progress.wait()
         if not new.dead.is_set():
             for sub in self.subs.values():
                 if sub.source is old and sub.name in new.subscribed:
@@ -519,6 +525,7 @@ class Connection:
         if error is None:
             link.subscribed.update(names)
             now = trio.current_time()
+            self.switched.fire()  # a rotation may be waiting for these confirmations
             for name in names:
                 link.confirmed_at[name] = now
                 sub = self.subs.get(name)
@@ -610,17 +617,6 @@ class Connection:
                     return
                 continue
             await trio.sleep_until(min(link.last_frame + idle, link.last_activity + silence))
-
-
-async def _wait_any(first: trio.Event, second: trio.Event) -> None:
-    async with trio.open_nursery() as nursery:
-
-        async def wait(event: trio.Event) -> None:
-            await event.wait()
-            nursery.cancel_scope.cancel()
-
-        nursery.start_soon(wait, first)
-        nursery.start_soon(wait, second)
 
 
 def _describe_close(link: Link) -> str:

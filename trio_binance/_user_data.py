@@ -91,6 +91,7 @@ class _UserStream(Connection):
         link.subscribed.add(USER_STREAM)
         link.confirmed.add(self.sub)
         link.confirmed_at[USER_STREAM] = trio.current_time()
+        self.switched.fire()
         self.sub.confirmed(link)
         self.failures = 0
 

@@ -56,15 +56,6 @@ CLIENTS: tuple[Client, ...] = (
         hint=200_000,
     ),
     Client(
-        "tb-batched",
-        "trio_binance (async for over batched())",
-        "trio_binance_client",
-        "batched",
-        ("trio_binance",),
-        ("trio-binance-streams",),
-        hint=200_000,
-    ),
-    Client(
         "trio-websocket",
         "trio-websocket + orjson",
         "trio_websocket_client",

@@ -148,13 +148,71 @@ async def test_overflow_policy_names() -> None:
         Overflow.coerce("lossy")
 
 
-async def test_batched_iteration_checkpoints_once_per_batch() -> None:
-    state, handle = make(size=100)
-    for i in range(50):
+async def test_async_for_yields_to_other_tasks_at_least_every_64_messages() -> None:
+    state, handle = make(size=1000)
+    for i in range(1000):
         state.put(i)
     state.end()
+    ticks = 0
+    seen_at: list[int] = []  # the other task's tick count when each message arrived
+
+    async def other_task() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await trio.lowlevel.checkpoint()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(other_task)
+        await trio.lowlevel.checkpoint()
+        got = []
+        async for msg in handle:
+            got.append(msg)
+            seen_at.append(ticks)
+        nursery.cancel_scope.cancel()
+    assert got == list(range(1000))
+    runs: list[int] = []  # lengths of message runs during which the other task never ran
+    for index, tick in enumerate(seen_at):
+        if index and tick == seen_at[index - 1]:
+            runs[-1] += 1
+        else:
+            runs.append(1)
+    # The consumer yields every 64 messages; Trio runs each runnable task once per
+    # scheduling batch in a shuffled order, so the other task runs at least once per
+    # 2 x 64 messages...
+    assert max(runs) <= 2 * 64
+    assert len(runs) <= 1000 // 64 + 2  # ...and not once per message
+
+
+async def test_async_for_is_a_cancellation_point_at_every_message_and_loses_none() -> None:
+    state, handle = make(size=100)
+    for i in range(10):
+        state.put(i)
     got = []
-    async for msg in handle.batched(max_items=20):
-        got.append(msg)
-    assert got == list(range(50))
-    assert handle.stats.backlog == 0
+    with trio.CancelScope() as scope:
+        async for msg in handle:
+            got.append(msg)
+            if msg == 4:
+                scope.cancel()
+    assert got == [0, 1, 2, 3, 4]
+    assert scope.cancelled_caught
+    assert handle.receive_nowait() == 5  # not taken by the cancelled iteration
+
+
+async def test_breaking_out_of_async_for_leaves_the_rest_buffered() -> None:
+    state, handle = make(size=100)
+    for i in range(10):
+        state.put(i)
+    async for msg in handle:
+        if msg == 2:
+            break
+    assert await handle.receive_batch() == list(range(3, 10))
+
+
+async def test_async_for_on_a_closed_handle_raises() -> None:
+    state, handle = make(size=100)
+    state.put(1)
+    await handle.aclose()
+    with pytest.raises(trio.ClosedResourceError):
+        async for _msg in handle:
+            pass

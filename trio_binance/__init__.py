@@ -20,7 +20,6 @@ from ._exceptions import QueueOverflow as QueueOverflow
 from ._exceptions import StreamRejected as StreamRejected
 from ._exceptions import StreamUnavailable as StreamUnavailable
 from ._exceptions import UserStreamError as UserStreamError
-from ._handle import BatchedIterator as BatchedIterator
 from ._handle import Gap as Gap
 from ._handle import HandleStats as HandleStats
 from ._handle import Overflow as Overflow
@@ -37,7 +36,6 @@ from ._transport import Transport as Transport
 from ._version import __version__ as __version__
 
 __all__ = [
-    "BatchedIterator",
     "BinanceAPIError",
     "BinanceSocketManager",
     "BinanceStreamError",

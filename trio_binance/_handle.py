@@ -21,11 +21,13 @@ import trio
 
 from ._exceptions import BinanceStreamError, QueueOverflow, StreamUnavailable
 
-__all__ = ["BatchedIterator", "Gap", "HandleStats", "Overflow", "StreamHandle"]
+__all__ = ["Gap", "HandleStats", "Overflow", "StreamHandle"]
 
 logger = logging.getLogger("trio_binance")
 
 _WARN_EVERY = 10.0
+# `async for` over a handle yields to the scheduler at least this often.
+_YIELD_EVERY = 64
 
 
 class Overflow(str, enum.Enum):
@@ -368,6 +370,9 @@ class StreamHandle(trio.abc.ReceiveChannel[Any]):
     * ``await handle.receive()`` / ``async for msg in handle`` yield messages:
       bare payloads for single-stream handles, ``{"stream", "data"}`` envelopes for
       multiplex handles, plus :class:`Gap` items if the handle has gap notices on.
+      ``receive()`` is a full checkpoint.  ``async for`` checks for cancellation at
+      every message but yields to other tasks only when it waits or once every 64
+      buffered messages, which makes it about twice as fast on a firehose.
     * ``await handle.receive_batch()`` returns every buffered message at once, for
       firehose consumers that want one checkpoint per batch instead of per message.
     * ``clone()`` returns another handle sharing this buffer (each message goes to
@@ -381,6 +386,7 @@ class StreamHandle(trio.abc.ReceiveChannel[Any]):
     def __init__(self, state: _HandleState) -> None:
         self._state = state
         self._closed = False
+        self._unyielded = 0  # messages `async for` handed out since its last yield
 
     def __repr__(self) -> str:
         status = "closed" if self._closed else ("live" if self._state.live.is_set() else "pending")
@@ -465,33 +471,49 @@ class StreamHandle(trio.abc.ReceiveChannel[Any]):
         return self._state.take()
 
     async def receive(self) -> Any:
-        """Wait for and return the next message (see :meth:`receive_nowait`)."""
+        """Wait for and return the next message (see :meth:`receive_nowait`).
+
+        A full Trio checkpoint on every call, as with Trio's own channels.
+        """
         await trio.lowlevel.checkpoint_if_cancelled()
-        while True:
-            try:
-                value = self.receive_nowait()
-            except trio.WouldBlock:
-                await self._state.lot.park()
-                continue
+        try:
+            value = self.receive_nowait()
+        except trio.WouldBlock:
+            pass
+        else:
             await trio.lowlevel.cancel_shielded_checkpoint()
             return value
+        lot = self._state.lot
+        while True:
+            # Parking is the schedule point; a message found on waking is returned
+            # without a second round trip through the scheduler.
+            await lot.park()
+            try:
+                return self.receive_nowait()
+            except trio.WouldBlock:
+                continue  # a clone took it first
 
     recv = receive
 
+    def __aiter__(self) -> StreamHandle:
+        return self
+
     async def __anext__(self) -> Any:
-        # receive() inlined: `async for` is the common way to consume a handle.
-        await trio.lowlevel.checkpoint_if_cancelled()
-        while True:
-            try:
-                value = self.receive_nowait()
-            except trio.WouldBlock:
-                await self._state.lot.park()
-                continue
-            except trio.EndOfChannel:
-                await trio.lowlevel.cancel_shielded_checkpoint()
-                raise StopAsyncIteration from None
-            await trio.lowlevel.cancel_shielded_checkpoint()
-            return value
+        # `async for` is the common way to consume a handle, so it is cheaper than
+        # receive(): every message is a cancellation point, but the loop yields to
+        # other tasks only when it waits or after _YIELD_EVERY messages in a row,
+        # not once per message (a scheduler round trip costs more than the rest of
+        # the hot path together).
+        st = self._state
+        if st.items and self._unyielded < _YIELD_EVERY and not self._closed:
+            await trio.lowlevel.checkpoint_if_cancelled()
+            self._unyielded += 1
+            return st.take()
+        self._unyielded = 1  # receive() yields, then hands out one message
+        try:
+            return await self.receive()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
 
     async def receive_batch(self, max_items: int | None = None) -> list[Any]:
         """Wait for at least one message, then return everything buffered (up to ``max_items``).
@@ -510,16 +532,6 @@ class StreamHandle(trio.abc.ReceiveChannel[Any]):
                 break  # an error is raised by the next receive, after this batch
         return batch
 
-    def batched(self, max_items: int | None = None) -> BatchedIterator:
-        """Iterate message by message, with one checkpoint per buffered batch.
-
-        ``async for msg in handle.batched():`` reads like plain ``async for`` but
-        fetches with :meth:`receive_batch`: the checkpoint (and so the scheduler round
-        trip) is paid once per batch, not per message.  Messages of a batch are then
-        handed out without yielding, so keep the loop body quick or await in it.
-        """
-        return BatchedIterator(self, max_items)
-
     def clone(self) -> StreamHandle:
         """Another handle on the same buffer; the stream stays until all are closed."""
         if self._closed:
@@ -537,24 +549,3 @@ class StreamHandle(trio.abc.ReceiveChannel[Any]):
                 st.release()
                 st.lot.unpark_all()
         await trio.lowlevel.checkpoint()
-
-
-@final
-class BatchedIterator:
-    """What :meth:`StreamHandle.batched` returns: an async iterator over messages."""
-
-    def __init__(self, handle: StreamHandle, max_items: int | None) -> None:
-        self._handle = handle
-        self._max_items = max_items
-        self._batch: collections.deque[Any] = collections.deque()
-
-    def __aiter__(self) -> BatchedIterator:
-        return self
-
-    async def __anext__(self) -> Any:
-        if not self._batch:
-            try:
-                self._batch.extend(await self._handle.receive_batch(self._max_items))
-            except trio.EndOfChannel:
-                raise StopAsyncIteration from None
-        return self._batch.popleft()

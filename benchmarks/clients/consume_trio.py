@@ -8,7 +8,7 @@ import trio
 
 from .common import POLL, Tally
 
-__all__ = ["drain_batches", "drain_channel", "drain_iterator", "watchdog"]
+__all__ = ["drain_batches", "drain_channel", "watchdog"]
 
 
 async def watchdog(tally: Tally, scope: trio.CancelScope) -> None:
@@ -57,23 +57,4 @@ async def drain_batches(handle: Any, tally: Tally) -> None:
     else:
         while tally.count < expected:
             tally.count += len(await receive_batch())
-    tally.finish()
-
-
-async def drain_iterator(messages: Any, tally: Tally) -> None:
-    """Consume any async iterator of messages (e.g. ``handle.batched()``)."""
-    expected = tally.expected
-    started = False
-    async for msg in messages:
-        if not started:
-            tally.begin(1)
-            started = True
-            if tally.latency:
-                tally.note(msg)
-            continue
-        if tally.latency:
-            tally.note(msg)
-        tally.count += 1
-        if tally.count >= expected:
-            break
     tally.finish()

@@ -4,7 +4,6 @@ Variants:
 
 * ``iter``: one ``multiplex_socket(streams)`` handle consumed with ``async for``.
 * ``batch``: the same handle consumed with ``receive_batch()``.
-* ``batched``: the same handle consumed with ``async for msg in handle.batched()``.
 
 Memory mode: ``iter`` opens one ``trade_socket`` handle per stream, each drained by
 its own consumer task (the documented habit); ``batch`` opens one multiplex handle
@@ -22,7 +21,7 @@ from trio_binance import BinanceStreamError, Endpoints, StreamHandle, open_binan
 
 from ..spec import RunSpec
 from .common import MEMORY_TIMEOUT, START_TIMEOUT, Tally, main
-from .consume_trio import drain_batches, drain_channel, drain_iterator, watchdog
+from .consume_trio import drain_batches, drain_channel, watchdog
 
 
 def _endpoints(url: str) -> Endpoints:
@@ -44,8 +43,6 @@ async def _stream(spec: RunSpec, tally: Tally) -> None:
             try:
                 if spec.variant == "batch":
                     await drain_batches(handle, tally)
-                elif spec.variant == "batched":
-                    await drain_iterator(handle.batched(), tally)
                 else:
                     await drain_channel(handle, tally)
             except BinanceStreamError as exc:  # e.g. QueueOverflow: counted as lost

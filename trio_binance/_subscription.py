@@ -146,20 +146,35 @@ class Subscription:
 
     def deliver(self, envelope: Any, payload: Any, link: Link, now: float) -> None:
         """Hand one message to every consumer, de-duplicating across links."""
+        if link is self.source:  # the common case: one link, ids only to remember
+            key = self.id_key
+            if key is not None and type(payload) is dict:
+                value = payload.get(key)
+                if type(value) is int:
+                    if value <= self.last_id:
+                        return
+                    self.last_id = value
+        elif not self._from_other(link, payload):
+            return
+        # publish(), inlined on the reader's hot path
+        self.last_payload = payload
+        self.last_time = now
+        for state in self.bare:
+            state.put(payload)
+        for state in self.envelope:
+            state.put(envelope)
+
+    def _from_other(self, link: Link, payload: Any) -> bool:
+        """A message from a link that is not the source: is it wanted?"""
         key = self.id_key
         if key is not None and type(payload) is dict:
             value = payload.get(key)
             if type(value) is int:
-                if link is not self.source and not self._accept_other(link, value, payload):
-                    return
-                if value <= self.last_id:
-                    return
+                if not self._accept_other(link, value, payload) or value <= self.last_id:
+                    return False
                 self.last_id = value
-            elif link is not self.source and not self._switch_to(link):
-                return
-        elif link is not self.source and not self._switch_to(link):
-            return
-        self.publish(envelope, payload, now)
+                return True
+        return self._switch_to(link)
 
     def publish(self, envelope: Any, payload: Any, now: float) -> None:
         """Hand one accepted message to every consumer."""

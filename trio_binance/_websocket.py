@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Final, final
+from typing import Final, cast, final
 
 import trio
 from websockets.client import ClientProtocol
@@ -134,7 +134,8 @@ class WebSocket:
             proto.receive_data(data)
         else:
             proto.receive_eof()
-        frames = [event for event in proto.events_received() if isinstance(event, Frame)]
+        # After the handshake the protocol produces nothing but frames.
+        frames = cast("list[Frame]", proto.events_received())
         await self._flush()
         if not frames and proto.state is not State.OPEN:
             raise self._close_error()
@@ -204,7 +205,7 @@ async def open_websocket(
     url: str,
     *,
     max_message_size: int,
-    read_size: int = 65536,
+    read_size: int = 16384,
 ) -> WebSocket:
     """Open a client WebSocket to ``url`` through ``transport``.
 

@@ -77,11 +77,13 @@ class Tally:
         self._seen = 0
         self._seen_t = time.perf_counter()
         self._seen_cpu = time.process_time()
+        self._times0 = os.times()
 
     def begin(self, first: int = 1) -> None:
         """The first ``first`` messages arrived: the timed window starts now."""
         self.t0 = time.perf_counter()
         self.cpu0 = time.process_time()
+        self._times0 = os.times()
         self.started = True
         self.first = first
         self.count = first
@@ -91,6 +93,10 @@ class Tally:
         if not self.done:
             self.t_end = time.perf_counter()
             self.cpu_end = time.process_time()
+            if self.started:
+                end = os.times()
+                self.extra["cpu_user_s"] = end.user - self._times0.user
+                self.extra["cpu_system_s"] = end.system - self._times0.system
             self.done = True
 
     def note(self, envelope: dict[str, Any]) -> None:

@@ -47,7 +47,7 @@ FULL = Profile(
     counts={"mixed": 300_000, "trade": 300_000, "depth": 60_000},
     throughput_reps={"mixed": 5, "trade": 3, "depth": 3},
     latency_count=20_000,
-    latency_reps=3,
+    latency_reps=5,
     memory_reps=3,
 )
 

@@ -11,6 +11,7 @@ that no library's teardown can hang the suite.
 from __future__ import annotations
 
 import cProfile
+import gc
 import os
 import sys
 import threading
@@ -24,7 +25,7 @@ from ..spec import RESULT_PREFIX, ClientResult, RunSpec
 
 __all__ = ["MEMORY_TIMEOUT", "POLL", "Tally", "main", "memory_kb"]
 
-POLL = 0.05
+POLL = 0.5
 """How often a client's watchdog checks progress (seconds)."""
 
 START_TIMEOUT = 30.0
@@ -193,6 +194,26 @@ class _Reporter:
             os._exit(0)
 
 
+def _track_gc(tally: Tally) -> None:
+    """Record garbage collections per generation: count, total and longest seconds."""
+    stats = {generation: [0, 0.0, 0.0] for generation in range(3)}
+    started = 0.0
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        nonlocal started
+        if phase == "start":
+            started = time.perf_counter()
+            return
+        took = time.perf_counter() - started
+        entry = stats[info["generation"]]
+        entry[0] += 1
+        entry[1] += took
+        entry[2] = max(entry[2], took)
+
+    gc.callbacks.append(callback)
+    tally.extra["gc"] = stats
+
+
 def _teardown_guard(tally: Tally, reporter: _Reporter) -> None:
     """Report anyway if the library does not shut down within TEARDOWN_GRACE."""
     while not (tally.done and (tally.spec.mode != "memory" or tally.memory is not None)):
@@ -211,6 +232,7 @@ def main(client: str, run: Callable[[RunSpec, Tally], None]) -> None:
     result.rss_baseline_kb = memory_kb()[0]
     reporter = _Reporter(result, tally)
     threading.Thread(target=_teardown_guard, args=(tally, reporter), daemon=True).start()
+    _track_gc(tally)
     profile_path = os.environ.get("BENCH_PROFILE")  # set by benchmarks.profiling
     profiler = cProfile.Profile() if profile_path else None
     if profiler is not None:

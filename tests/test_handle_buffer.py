@@ -92,6 +92,38 @@ async def test_receive_batch_respects_max_items() -> None:
     assert await handle.receive_batch(4) == [4, 5]
 
 
+async def test_receive_batch_rejects_a_max_items_below_one() -> None:
+    state, handle = make(size=10)
+    state.put(1)
+    with pytest.raises(ValueError, match="max_items must be None or at least 1, got 0"):
+        await handle.receive_batch(0)
+    assert await handle.receive_batch() == [1]
+
+
+async def test_receive_batch_puts_the_overflow_gap_before_the_latest_messages() -> None:
+    state, handle = make(Overflow.DROP_OLDEST, size=3, gaps=True)
+    for i in range(8):
+        state.put(i)
+    batch = await handle.receive_batch()
+    assert isinstance(batch[0], Gap) and batch[0].dropped == 5
+    assert batch[1:] == [5, 6, 7]
+    state.put(8)
+    assert await handle.receive_batch() == [8]
+
+
+async def test_receive_batch_ends_backpressure_once_the_consumer_caught_up() -> None:
+    state, handle = make(Overflow.BLOCK, size=4, backlog=100)
+    behind: list[bool] = []
+    state.on_behind = behind.append
+    for i in range(10):
+        state.put(i)
+    assert behind == [True]
+    assert await handle.receive_batch(3) == [0, 1, 2]
+    assert behind == [True]  # 7 left: still more than half the queue size
+    assert await handle.receive_batch() == list(range(3, 10))
+    assert behind == [True, False]
+
+
 async def test_end_of_channel_after_buffer_drains() -> None:
     state, handle = make()
     state.put("last")

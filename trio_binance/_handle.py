@@ -335,15 +335,41 @@ class _HandleState:
                 self.peak_backlog = len(items)
             item = items.popleft()
             if self.warned and len(items) < self.soft_limit // 2:
-                self.warned = False
-                self.capacity = self.soft_limit
-                self.on_behind(False)
+                self._caught_up()
             return item
         if self.error is not None:
             raise self.error
         if self.ended:
             raise trio.EndOfChannel
         raise trio.WouldBlock
+
+    def take_into(self, batch: list[Any], room: int) -> None:
+        """Move up to ``room`` buffered messages (all if negative) onto ``batch``.
+
+        Never raises: an error or the end is left for the next :meth:`take`.
+        """
+        if self.drop_episode is not None:  # its gap goes first: one at a time
+            while room != 0:
+                try:
+                    batch.append(self.take())
+                except (trio.WouldBlock, trio.EndOfChannel, BinanceStreamError):
+                    return
+                room -= 1
+            return
+        items = self.items
+        if room < 0 or room >= len(items):
+            batch.extend(items)
+            items.clear()
+        else:
+            for _ in range(room):
+                batch.append(items.popleft())
+        if self.warned and len(items) < self.soft_limit // 2:
+            self._caught_up()
+
+    def _caught_up(self) -> None:
+        self.warned = False
+        self.capacity = self.soft_limit
+        self.on_behind(False)
 
 
 def _noop() -> None:
@@ -520,16 +546,14 @@ class StreamHandle(trio.abc.ReceiveChannel[Any]):
 
         One checkpoint per batch instead of one per message: the fastest way to drain
         a firehose.  Errors are raised only once the batch before them was returned.
+
+        Raises:
+            ValueError: ``max_items`` is less than 1.
         """
-        first = await self.receive()
-        batch = [first]
-        limit = max_items if max_items is not None else -1
-        take = self._state.take
-        while len(batch) != limit:
-            try:
-                batch.append(take())
-            except (trio.WouldBlock, trio.EndOfChannel, BinanceStreamError):
-                break  # an error is raised by the next receive, after this batch
+        if max_items is not None and max_items < 1:
+            raise ValueError(f"max_items must be None or at least 1, got {max_items!r}")
+        batch = [await self.receive()]
+        self._state.take_into(batch, -1 if max_items is None else max_items - 1)
         return batch
 
     def clone(self) -> StreamHandle:

@@ -502,18 +502,17 @@ class StreamHandle(trio.abc.ReceiveChannel[Any]):
         A full Trio checkpoint on every call, as with Trio's own channels.
         """
         await trio.lowlevel.checkpoint_if_cancelled()
-        try:
+        st = self._state
+        if st.items or st.drop_episode is not None or st.error is not None or st.ended:
             value = self.receive_nowait()
-        except trio.WouldBlock:
-            pass
-        else:
             await trio.lowlevel.cancel_shielded_checkpoint()
             return value
-        lot = self._state.lot
+        if self._closed:
+            raise trio.ClosedResourceError("this stream handle was closed")
         while True:
             # Parking is the schedule point; a message found on waking is returned
             # without a second round trip through the scheduler.
-            await lot.park()
+            await st.lot.park()
             try:
                 return self.receive_nowait()
             except trio.WouldBlock:

@@ -136,18 +136,23 @@ class WebSocket:
             proto.receive_eof()
         # After the handshake the protocol produces nothing but frames.
         frames = cast("list[Frame]", proto.events_received())
-        await self._flush()
+        replies = proto.data_to_send()  # pong, close: rare, so no await when empty
+        if replies:
+            await self._send(replies)
         if not frames and proto.state is not State.OPEN:
             raise self._close_error()
         return frames
 
     async def _flush(self) -> None:
-        # Most reads have nothing to send: return without touching the lock, whose
-        # acquisition would cost a scheduler round trip on the hot path.  Taking the
-        # bytes before queueing for the FIFO lock keeps them in protocol order.
-        chunks = [chunk for chunk in self._proto.data_to_send() if chunk]  # b"": EOF marker
-        if not chunks:
-            return
+        chunks = self._proto.data_to_send()
+        if chunks:
+            await self._send(chunks)
+        else:
+            await trio.lowlevel.checkpoint()
+
+    async def _send(self, chunks: list[bytes]) -> None:
+        # Taking the bytes before queueing for the FIFO lock keeps them in protocol
+        # order; the lock is not touched when it is free (no scheduler round trip).
         lock = self._send_lock
         try:
             lock.acquire_nowait()
@@ -155,7 +160,8 @@ class WebSocket:
             await lock.acquire()
         try:
             for chunk in chunks:
-                await self._stream.send_all(chunk)
+                if chunk:  # b"" marks the end of the stream
+                    await self._stream.send_all(chunk)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self._closed = WebSocketClosed(ABNORMAL_CLOSURE, type(exc).__name__)
             raise self._closed from exc

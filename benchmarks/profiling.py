@@ -28,6 +28,7 @@ if __package__ in (None, ""):
     __package__ = "benchmarks"
 
 from benchmarks.frames import MIXES, mix_streams
+from benchmarks.plan import LATENCY_RATE
 from benchmarks.registry import CLIENTS
 from benchmarks.run import CLIENT_CPU, ROOT, SERVER_CPU, _env, _pin
 from benchmarks.server_control import ServerProcess
@@ -112,7 +113,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profiling", description=__doc__)
     parser.add_argument("--client", default="tb-iter", choices=[c.key for c in CLIENTS])
     parser.add_argument("--mix", default="mixed", choices=list(MIXES))
-    parser.add_argument("--count", type=int, default=400_000)
+    parser.add_argument(
+        "--count", type=int, default=None, help="default: 400,000 (latency: 20,000)"
+    )
+    parser.add_argument(
+        "--latency",
+        action="store_true",
+        help=f"paced at {LATENCY_RATE:,.0f} msgs/s, as the latency scenario: the cost per wake-up",
+    )
     parser.add_argument("--tool", default="py-spy", choices=["py-spy", "cprofile"])
     parser.add_argument("--rate", type=int, default=2000, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=25)
@@ -120,11 +128,13 @@ def main() -> None:
 
     client = next(c for c in CLIENTS if c.key == args.client)
     OUT.mkdir(parents=True, exist_ok=True)
-    stem = OUT / f"{client.key}-{args.mix}-{args.tool}"
+    stem = OUT / f"{client.key}-{args.mix}{'-latency' if args.latency else ''}-{args.tool}"
+    count = args.count or (20_000 if args.latency else 400_000)
     spec = RunSpec(
-        mode="throughput",
+        mode="latency" if args.latency else "throughput",
+        rate=float(LATENCY_RATE) if args.latency else 0.0,
         mix=args.mix,
-        count=args.count,
+        count=count,
         streams=mix_streams(args.mix),
         variant=client.variant,
         gate="gobench@trade" if client.gated else "",
@@ -134,7 +144,7 @@ def main() -> None:
         server_pin()
     server = ServerProcess(str(ROOT), _env(), server_pin)
     try:
-        server.prepare(args.mix, args.count)
+        server.prepare(args.mix, count)
         spec = dataclasses.replace(spec, url=server.url)
         server.arm(spec)
         command = [sys.executable, "-m", f"benchmarks.clients.{client.module}", spec.to_json()]

@@ -10,7 +10,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["machine_info", "package_versions"]
+__all__ = ["machine_info", "package_versions", "source_digest"]
 
 
 def _cpu_model() -> str:
@@ -50,10 +50,10 @@ def _git_revision(root: str) -> str:
         return "unknown"
     if not rev:
         return "unknown"
-    return f"{rev} + uncommitted changes (source {_source_digest(root)})" if dirty else rev
+    return f"{rev} + uncommitted changes (source {source_digest(root)})" if dirty else rev
 
 
-def _source_digest(root: str) -> str:
+def source_digest(root: str) -> str:
     """A short hash of trio_binance's source, to tell working trees apart."""
     digest = hashlib.sha1()
     for path in sorted(Path(root, "trio_binance").rglob("*.py")):

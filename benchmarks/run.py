@@ -23,7 +23,7 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
     __package__ = "benchmarks"
 
 from benchmarks.frames import MIXES, mean_payload_size
-from benchmarks.machine import machine_info, package_versions
+from benchmarks.machine import machine_info, package_versions, source_digest
 from benchmarks.plan import FULL, QUICK, Job, Profile, build_jobs
 from benchmarks.registry import CLIENTS, Client, available
 from benchmarks.report import Record, render
@@ -175,6 +175,7 @@ def main() -> None:
         flush=True,
     )
     machine_before = machine_info(str(ROOT))
+    source_before = source_digest(str(ROOT))
     suite_start = time.perf_counter()
     server = ServerProcess(str(ROOT), _env(), server_pin)
     records: list[Record] = []
@@ -189,9 +190,14 @@ def main() -> None:
         server.close()
     elapsed = time.perf_counter() - suite_start
     revision_after = machine_info(str(ROOT))["trio_binance revision"]
-    if revision_after != machine_before["trio_binance revision"]:
+    if source_digest(str(ROOT)) != source_before:
         machine_before["trio_binance revision"] += (
-            f" at the start, {revision_after} at the end: the library changed during the run"
+            f" at the start, {revision_after} at the end: trio_binance's source changed during"
+            " the run"
+        )
+    elif revision_after != machine_before["trio_binance revision"]:
+        machine_before["trio_binance revision"] += (
+            f" (trio_binance's source unchanged through {revision_after})"
         )
 
     packages = sorted({p for c in CLIENTS for p in c.packages} | {"trio-websocket", "wsproto"})

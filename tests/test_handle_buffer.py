@@ -146,6 +146,49 @@ async def test_receive_waits_and_wakes() -> None:
     assert got == ["x"]
 
 
+class _StepCounter(trio.abc.Instrument):
+    def __init__(self, task_name: str) -> None:
+        self.task_name = task_name
+        self.steps = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        if task.name == self.task_name:
+            self.steps += 1
+
+
+@pytest.mark.parametrize("how", ["receive", "async for"])
+async def test_a_waiting_consumer_takes_one_scheduler_step_per_message(how: str) -> None:
+    # Latency: the wake-up that brings a message returns it; no second trip through
+    # the scheduler before the consumer's code sees it.
+    state, handle = make(size=10)
+    got = []
+
+    async def consumer() -> None:
+        if how == "receive":
+            for _ in range(3):
+                got.append(await handle.receive())
+        else:
+            async for msg in handle:
+                got.append(msg)
+                if len(got) == 3:
+                    break
+
+    counter = _StepCounter("consumer")
+    trio.lowlevel.add_instrument(counter)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(consumer, name="consumer")
+            await trio.testing.wait_all_tasks_blocked()
+            before = counter.steps
+            for i in range(3):
+                state.put(i)
+                await trio.testing.wait_all_tasks_blocked()
+                assert got == list(range(i + 1))
+            assert counter.steps - before == 3
+    finally:
+        trio.lowlevel.remove_instrument(counter)
+
+
 async def test_clones_share_the_buffer_and_release_once() -> None:
     state, handle = make()
     released = []

@@ -371,6 +371,7 @@ class Connection:
                 now = trio.current_time()
                 link.last_frame = now
                 link.frames += len(frames)
+                alive = False  # a message decoded: one store per chunk, not per message
                 for frame in frames:
                     opcode = frame.opcode
                     if opcode is TEXT and frame.fin:
@@ -401,7 +402,7 @@ class Connection:
                     except decode_error:
                         self._malformed(link, "a message that is not JSON")
                         continue
-                    link.last_activity = now
+                    alive = True
                     if type(msg) is dict:
                         sub = subs.get(msg.get("stream"))  # type: ignore[arg-type]
                         if sub is not None:
@@ -410,6 +411,8 @@ class Connection:
                         self._on_message(link, msg)
                     else:
                         self._malformed(link, "a message that is not a JSON object")
+                if alive:
+                    link.last_activity = now
                 if self.behind:
                     await self._let_consumers_catch_up()
         except WebSocketClosed as exc:

@@ -15,8 +15,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from ..spec import RunSpec
-from .common import MEMORY_TIMEOUT, Tally, main
-from .consume_asyncio import END, drain_getter, run_with_watchdog
+from .common import Tally, main
+from .consume_asyncio import END, consume_getter
 
 BUFFER = 100
 
@@ -38,34 +38,13 @@ async def reader(ws: ClientConnection, queue: asyncio.Queue[Any]) -> None:
     await put(END)
 
 
-async def _consume_memory(queue: asyncio.Queue[Any], spec: RunSpec, tally: Tally) -> None:
-    tally.begin(0)
-
-    async def count() -> None:
-        while tally.count < tally.expected:
-            if await queue.get() is END:
-                break
-            tally.count += 1
-
-    try:
-        await asyncio.wait_for(count(), MEMORY_TIMEOUT)
-    except asyncio.TimeoutError:
-        pass
-    tally.finish()
-    await asyncio.sleep(spec.hold)
-    tally.snapshot_memory()
-
-
 async def _run(spec: RunSpec, tally: Tally) -> None:
     async with connect(f"{spec.url}/stream", max_size=None) as ws:
         await subscribe(ws, spec.streams)
         queue: asyncio.Queue[Any] = asyncio.Queue(BUFFER)
         read = asyncio.ensure_future(reader(ws, queue))
         try:
-            if spec.mode == "memory":
-                await _consume_memory(queue, spec, tally)
-            else:
-                await run_with_watchdog(drain_getter(queue.get, tally), tally)
+            await consume_getter(queue.get, spec, tally)
         finally:
             read.cancel()
 

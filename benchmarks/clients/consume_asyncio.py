@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .common import POLL, Tally
+from ..spec import RunSpec
+from .common import MEMORY_TIMEOUT, POLL, Tally
 
-__all__ = ["END", "drain_getter", "run_with_watchdog", "watchdog"]
+__all__ = ["END", "consume_getter", "drain_getter", "run_with_watchdog", "watchdog"]
 
 END: Any = object()
 """Put by a reader into its queue when the connection ended."""
@@ -57,3 +58,26 @@ async def run_with_watchdog(consumer: Awaitable[None], tally: Tally) -> None:
             raise
     finally:
         guard.cancel()
+
+
+async def consume_getter(get: Callable[[], Awaitable[Any]], spec: RunSpec, tally: Tally) -> None:
+    """Run the spec's scenario over ``await get()``: memory (count every stream's
+    message, idle, read RSS) or throughput/latency (drain under the watchdog)."""
+    if spec.mode != "memory":
+        await run_with_watchdog(drain_getter(get, tally), tally)
+        return
+    tally.begin(0)
+
+    async def count() -> None:
+        while tally.count < tally.expected:
+            if await get() is END:
+                break
+            tally.count += 1
+
+    try:
+        await asyncio.wait_for(count(), MEMORY_TIMEOUT)
+    except asyncio.TimeoutError:
+        pass
+    tally.finish()
+    await asyncio.sleep(spec.hold)
+    tally.snapshot_memory()

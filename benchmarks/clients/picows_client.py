@@ -15,8 +15,8 @@ import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from ..spec import RunSpec
-from .common import MEMORY_TIMEOUT, Tally, main
-from .consume_asyncio import END, drain_getter, run_with_watchdog
+from .common import Tally, main
+from .consume_asyncio import END, consume_getter
 
 HIGH, LOW = 100, 50
 
@@ -66,24 +66,7 @@ async def _run(spec: RunSpec, tally: Tally) -> None:
         request = orjson.dumps({"method": "SUBSCRIBE", "params": spec.streams, "id": 1})
         transport.send(WSMsgType.TEXT, request)
         await listener.subscribed
-        if spec.mode == "memory":
-            tally.begin(0)
-
-            async def count() -> None:
-                while tally.count < tally.expected:
-                    if await listener.get() is END:
-                        break
-                    tally.count += 1
-
-            try:
-                await asyncio.wait_for(count(), MEMORY_TIMEOUT)
-            except asyncio.TimeoutError:
-                pass
-            tally.finish()
-            await asyncio.sleep(spec.hold)
-            tally.snapshot_memory()
-        else:
-            await run_with_watchdog(drain_getter(listener.get, tally), tally)
+        await consume_getter(listener.get, spec, tally)
     finally:
         transport.disconnect()
 

@@ -19,8 +19,8 @@ from binance.async_client import AsyncClient
 from binance.ws.streams import BinanceSocketManager
 
 from ..spec import RunSpec
-from .common import MEMORY_TIMEOUT, Tally, main
-from .consume_asyncio import drain_getter, run_with_watchdog
+from .common import Tally, main
+from .consume_asyncio import consume_getter
 
 
 def _data_only(recv: Callable[[], Awaitable[Any]], tally: Tally) -> Callable[[], Awaitable[Any]]:
@@ -43,23 +43,7 @@ async def _run(spec: RunSpec, tally: Tally) -> None:
     # waits for its reconnect loop, which can take a minute; the process just exits.
     await socket.__aenter__()
     get = _data_only(socket.recv, tally)
-    if spec.mode == "memory":
-        tally.begin(0)
-
-        async def count() -> None:
-            while tally.count < tally.expected:
-                await get()
-                tally.count += 1
-
-        try:
-            await asyncio.wait_for(count(), MEMORY_TIMEOUT)
-        except asyncio.TimeoutError:
-            pass
-        tally.finish()
-        await asyncio.sleep(spec.hold)
-        tally.snapshot_memory()
-    else:
-        await run_with_watchdog(drain_getter(get, tally), tally)
+    await consume_getter(get, spec, tally)
 
 
 def run(spec: RunSpec, tally: Tally) -> None:

@@ -8,6 +8,7 @@ the consumer drains it with ``async for``.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import orjson
@@ -15,10 +16,8 @@ import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
 from ..spec import RunSpec
-from .common import MEMORY_TIMEOUT, Tally, main
-from .consume_trio import drain_channel, watchdog
-
-BUFFER = 100
+from .common import Tally, main
+from .consume_trio import consume_channel
 
 
 async def subscribe(ws: WebSocketConnection, streams: list[str]) -> None:
@@ -41,26 +40,7 @@ async def reader(ws: WebSocketConnection, send: trio.MemorySendChannel[Any]) -> 
 async def _run(spec: RunSpec, tally: Tally) -> None:
     async with open_websocket_url(f"{spec.url}/stream") as ws:
         await subscribe(ws, spec.streams)
-        send, receive = trio.open_memory_channel[Any](BUFFER)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(reader, ws, send)
-            if spec.mode == "memory":
-                tally.begin(0)
-                with trio.move_on_after(MEMORY_TIMEOUT):
-                    async for _msg in receive:
-                        tally.count += 1
-                        if tally.count >= tally.expected:
-                            break
-                tally.finish()
-                await trio.sleep(spec.hold)
-                tally.snapshot_memory()
-            else:
-                nursery.start_soon(watchdog, tally, nursery.cancel_scope)
-                try:
-                    await drain_channel(receive, tally)
-                except trio.EndOfChannel:
-                    pass  # closed before the first message
-            nursery.cancel_scope.cancel()
+        await consume_channel(functools.partial(reader, ws), spec, tally)
 
 
 def run(spec: RunSpec, tally: Tally) -> None:

@@ -6,6 +6,7 @@ reader task feeding ``trio.open_memory_channel(100)``, a consumer with ``async f
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import orjson
@@ -14,10 +15,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.trio.client import ClientConnection, connect
 
 from ..spec import RunSpec
-from .common import MEMORY_TIMEOUT, Tally, main
-from .consume_trio import drain_channel, watchdog
-
-BUFFER = 100
+from .common import Tally, main
+from .consume_trio import consume_channel
 
 
 async def subscribe(ws: ClientConnection, streams: list[str]) -> None:
@@ -39,26 +38,7 @@ async def reader(ws: ClientConnection, send: trio.MemorySendChannel[Any]) -> Non
 async def _run(spec: RunSpec, tally: Tally) -> None:
     async with connect(f"{spec.url}/stream", max_size=None) as ws:
         await subscribe(ws, spec.streams)
-        send, receive = trio.open_memory_channel[Any](BUFFER)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(reader, ws, send)
-            if spec.mode == "memory":
-                tally.begin(0)
-                with trio.move_on_after(MEMORY_TIMEOUT):
-                    async for _msg in receive:
-                        tally.count += 1
-                        if tally.count >= tally.expected:
-                            break
-                tally.finish()
-                await trio.sleep(spec.hold)
-                tally.snapshot_memory()
-            else:
-                nursery.start_soon(watchdog, tally, nursery.cancel_scope)
-                try:
-                    await drain_channel(receive, tally)
-                except trio.EndOfChannel:
-                    pass  # closed before the first message
-            nursery.cancel_scope.cancel()
+        await consume_channel(functools.partial(reader, ws), spec, tally)
 
 
 def run(spec: RunSpec, tally: Tally) -> None:

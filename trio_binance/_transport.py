@@ -6,6 +6,10 @@ top of it (see :mod:`trio_binance._websocket`).  The default,
 verification always on.  The fake exchange of :mod:`trio_binance.testing`
 provides an in-memory transport so that tests run deterministically under a
 fake clock.
+
+The network transport's streams are :class:`trio_binance._socket_stream.SocketStream`
+rather than :class:`trio.SocketStream` / :class:`trio.SSLStream`: measured, they cost
+less per wake-up (see that module).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Protocol, runtime_checkable
 
 import httpx
 import trio
+
+from ._socket_stream import open_socket_stream
 
 __all__ = ["NetworkTransport", "Transport"]
 
@@ -42,18 +48,13 @@ class NetworkTransport:
         return "NetworkTransport()"
 
     async def open_stream(self, host: str, port: int, *, tls: bool) -> trio.abc.Stream:
-        tcp = await trio.open_tcp_stream(host, port)
         if not tls:
-            return tcp
+            return await open_socket_stream(host, port)
         if self._ssl_context is None:
-            self._ssl_context = ssl.create_default_context()
-        stream = trio.SSLStream(tcp, self._ssl_context, server_hostname=host, https_compatible=True)
-        try:
-            await stream.do_handshake()
-        except BaseException:
-            await trio.aclose_forcefully(stream)
-            raise
-        return stream
+            context = ssl.create_default_context()
+            context.options |= ssl.OP_NO_RENEGOTIATION
+            self._ssl_context = context
+        return await open_socket_stream(host, port, ssl_context=self._ssl_context)
 
     def http_transport(self) -> httpx.AsyncBaseTransport | None:
         return None

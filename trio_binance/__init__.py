@@ -10,6 +10,7 @@
 This module only re-exports; see ``docs/architecture.md`` for the layout.
 """
 
+from ._depth_cache import DepthCacheHandle as DepthCacheHandle
 from ._endpoints import Endpoints as Endpoints
 from ._endpoints import Product as Product
 from ._engine import ConnectionStats as ConnectionStats
@@ -26,6 +27,7 @@ from ._handle import Overflow as Overflow
 from ._handle import StreamHandle as StreamHandle
 from ._manager import BinanceSocketManager as BinanceSocketManager
 from ._manager import open_binance_streams as open_binance_streams
+from ._order_book import DepthCache as DepthCache
 from ._rest import BinanceAPIError as BinanceAPIError
 from ._settings import ProductLimits as ProductLimits
 from ._settings import Settings as Settings
@@ -41,6 +43,8 @@ __all__ = [
     "BinanceStreamError",
     "ConnectionStats",
     "ContractType",
+    "DepthCache",
+    "DepthCacheHandle",
     "Endpoints",
     "FuturesType",
     "Gap",

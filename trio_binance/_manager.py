@@ -5,18 +5,22 @@ from __future__ import annotations
 import logging
 import random
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import final
+from typing import Any, final
 
 import httpx
 import trio
 
+from ._backoff import Backoff
+from ._depth_cache import DepthCacheHandle
 from ._endpoints import Endpoints, Product
 from ._engine import ConnectionStats, Engine, HandleOptions
+from ._enums import FuturesType, FuturesTypeLike, coerce_futures_type
 from ._exceptions import BinanceStreamError
 from ._handle import Overflow, StreamHandle
-from ._rest import RestClient, WallClock
+from ._order_book import BookSync, validate_depth_limit
+from ._rest import RestClient, WallClock, fetch_depth_snapshot
 from ._settings import Settings
 from ._signing import Signer
 from ._stream_methods import StreamMethods
@@ -30,6 +34,28 @@ if sys.version_info < (3, 11):  # pragma: no cover
 __all__ = ["BinanceSocketManager", "open_binance_streams"]
 
 logger = logging.getLogger("trio_binance")
+
+
+@final
+class _Http:
+    """The manager's ``httpx.AsyncClient``: the user's, or ours, made on first use."""
+
+    def __init__(self, given: httpx.AsyncClient | None, transport: Transport, timeout: float):
+        self._client = given
+        self._own = given is None
+        self._transport = transport
+        self._timeout = timeout
+
+    def get(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                transport=self._transport.http_transport(), timeout=self._timeout
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._own and self._client is not None:
+            await self._client.aclose()
 
 
 @final
@@ -51,12 +77,14 @@ class BinanceSocketManager(StreamMethods):
         api_key: str | None = None,
         signer: Signer | None = None,
         rest: RestClient | None = None,
+        http: _Http | None = None,
     ) -> None:
         self._engine = engine
         self._handle_options = options
         self._api_key = api_key
         self._signer = signer
         self._rest = rest
+        self._http = http
 
     def __repr__(self) -> str:
         streams = len(self._engine.subs)
@@ -100,7 +128,187 @@ class BinanceSocketManager(StreamMethods):
             gap_notices=current.gap_notices if gap_notices is None else gap_notices,
         )
         return BinanceSocketManager(
-            self._engine, options, api_key=self._api_key, signer=self._signer, rest=self._rest
+            self._engine,
+            options,
+            api_key=self._api_key,
+            signer=self._signer,
+            rest=self._rest,
+            http=self._http,
+        )
+
+    # -- local order books -------------------------------------------------------
+
+    def depth_cache(
+        self,
+        symbol: str,
+        limit: int = 500,
+        ws_interval: int | None = None,
+        *,
+        conv_type: Callable[[str], Any] = float,
+        refresh_interval: float | None = None,
+        max_queue_size: int = 1000,
+    ) -> DepthCacheHandle:
+        """A local spot order book of ``symbol``, kept in sync (``DepthCacheManager``).
+
+        The book follows Binance's recipe: the ``<symbol>@depth`` diff stream is
+        buffered, a REST snapshot of ``limit`` levels is joined to it, and every
+        update is checked against the last one.  A missed update (a reconnect, a
+        full buffer) rebuilds the book from a new snapshot before it is shown again.
+
+        Example::
+
+            async with bsm.depth_cache("BTCUSDT", limit=1000) as book:
+                async for cache in book:
+                    print(cache.best_bid(), cache.best_ask())
+
+        Args:
+            symbol: Spot symbol, e.g. ``"BTCUSDT"``.
+            limit: Snapshot levels per side, 1 to 5000.  Levels deeper than the
+                snapshot appear only once they change.
+            ws_interval: Diff stream speed: ``None`` or 0 (1000 ms), or 100 (ms).
+            conv_type: Converts price and quantity strings (``float``, or
+                ``decimal.Decimal`` for exact values).
+            refresh_interval: Rebuild from a new snapshot every this many seconds
+                (``None``: only when needed).
+            max_queue_size: Diff events buffered for a slow reader; when full, the
+                oldest go and the book re-syncs.
+
+        Raises:
+            ValueError: A bad symbol, limit, interval or option (before any I/O).
+        """
+        self._check_book_options(Product.SPOT, limit, conv_type, refresh_interval, max_queue_size)
+        stream = self._book_streams(max_queue_size).depth_socket(symbol, interval=ws_interval)
+        return self._depth_cache(Product.SPOT, stream, symbol, limit, conv_type, refresh_interval)
+
+    def futures_depth_cache(
+        self,
+        symbol: str,
+        limit: int = 1000,
+        speed: str | int | None = None,
+        futures_type: FuturesTypeLike = FuturesType.USD_M,
+        *,
+        conv_type: Callable[[str], Any] = float,
+        refresh_interval: float | None = None,
+        max_queue_size: int = 1000,
+    ) -> DepthCacheHandle:
+        """A local USD-M or COIN-M order book, kept in sync (``FuturesDepthCacheManager``).
+
+        Unlike python-binance's, a real diff-synced book: ``<symbol>@depth`` joined to
+        a REST snapshot, each event's ``pu`` checked against the last ``u``.  See
+        :meth:`depth_cache` for the behaviour.
+
+        Args:
+            symbol: Contract symbol, e.g. ``"BTCUSDT"`` or ``"BTCUSD_PERP"``.
+            limit: Snapshot levels per side: 5, 10, 20, 50, 100, 500 or 1000.
+            speed: Diff stream speed: ``None`` (250 ms), ``"500ms"`` or ``"100ms"``.
+            futures_type: USD-M or COIN-M.
+            conv_type: See :meth:`depth_cache`.
+            refresh_interval: See :meth:`depth_cache`.
+            max_queue_size: See :meth:`depth_cache`.
+
+        Raises:
+            ValueError: A bad symbol, limit, speed, futures type or option.
+        """
+        product = coerce_futures_type(futures_type).product
+        self._check_book_options(product, limit, conv_type, refresh_interval, max_queue_size)
+        stream = self._book_streams(max_queue_size).futures_diff_depth_socket(
+            symbol, speed=speed, futures_type=futures_type
+        )
+        return self._depth_cache(product, stream, symbol, limit, conv_type, refresh_interval)
+
+    def options_depth_cache(
+        self,
+        symbol: str,
+        limit: int = 1000,
+        speed: str | int = "500ms",
+        *,
+        conv_type: Callable[[str], Any] = float,
+        refresh_interval: float | None = None,
+        max_queue_size: int = 1000,
+    ) -> DepthCacheHandle:
+        """A local options order book, kept in sync (``OptionsDepthCacheManager``).
+
+        A diff-synced book (python-binance merges top-10 snapshots and keeps stale
+        levels).  See :meth:`depth_cache` for the behaviour.
+
+        Args:
+            symbol: Option symbol, e.g. ``"BTC-260327-100000-C"``.
+            limit: Snapshot levels per side: 10, 20, 50, 100, 500 or 1000.
+            speed: ``"500ms"`` or ``"100ms"``.
+            conv_type: See :meth:`depth_cache`.
+            refresh_interval: See :meth:`depth_cache`.
+            max_queue_size: See :meth:`depth_cache`.
+
+        Raises:
+            ValueError: A bad symbol, limit, speed or option.
+        """
+        product = Product.OPTIONS
+        self._check_book_options(product, limit, conv_type, refresh_interval, max_queue_size)
+        stream = self._book_streams(max_queue_size).options_diff_depth_socket(symbol, speed=speed)
+        return self._depth_cache(product, stream, symbol, limit, conv_type, refresh_interval)
+
+    @staticmethod
+    def _check_book_options(
+        product: Product,
+        limit: int,
+        conv_type: Callable[[str], Any],
+        refresh_interval: float | None,
+        max_queue_size: int,
+    ) -> None:
+        validate_depth_limit(product, limit)
+        if not callable(conv_type):
+            raise ValueError(f"conv_type must be callable (float, Decimal...), got {conv_type!r}")
+        if refresh_interval is not None and not (
+            isinstance(refresh_interval, (int, float)) and refresh_interval > 0
+        ):
+            raise ValueError(
+                f"refresh_interval must be None or a positive number of seconds, "
+                f"got {refresh_interval!r}"
+            )
+        if isinstance(max_queue_size, bool) or not isinstance(max_queue_size, int):
+            raise ValueError(f"max_queue_size must be an int of at least 1, got {max_queue_size!r}")
+        if max_queue_size < 1:
+            raise ValueError(f"max_queue_size must be at least 1, got {max_queue_size!r}")
+
+    def _book_streams(self, max_queue_size: int) -> BinanceSocketManager:
+        # A full buffer keeps the newest events; the id gap re-syncs the book.
+        return self.with_options(
+            max_queue_size=max_queue_size, overflow=Overflow.DROP_OLDEST, gap_notices=False
+        )
+
+    def _depth_cache(
+        self,
+        product: Product,
+        stream: StreamHandle,
+        symbol: str,
+        limit: int,
+        conv_type: Callable[[str], Any],
+        refresh_interval: float | None,
+    ) -> DepthCacheHandle:
+        name = normalize_symbol(symbol).upper()
+        endpoints = self._engine.endpoints
+        http = self._http
+
+        async def fetch() -> dict[str, Any]:
+            assert http is not None
+            return await fetch_depth_snapshot(http.get(), endpoints, product, name, limit)
+
+        settings = self._engine.settings
+        backoff = Backoff(
+            initial=settings.backoff_initial,
+            maximum=settings.backoff_max,
+            reject=settings.reject_backoff,
+            ban=settings.ban_backoff,
+            reject_max=settings.reject_backoff_max,
+            rng=self._engine.rng,
+        )
+        return DepthCacheHandle(
+            stream=stream,
+            sync=BookSync(name, spot=product is Product.SPOT, conv_type=conv_type),
+            fetch=fetch,
+            backoff=backoff,
+            refresh_interval=refresh_interval,
+            description=f"{product.value} {name} order book",
         )
 
     # -- user data ---------------------------------------------------------------
@@ -280,16 +488,13 @@ async def open_binance_streams(
 
     user_error: BaseException | None = None
     group: BaseExceptionGroup[BaseException] | None = None
-    # REST is only needed for user data: no HTTP client (and no TLS context) otherwise.
-    own_http = http_client is None and api_key is not None
-    if own_http:
-        http_client = httpx.AsyncClient(
-            transport=transport.http_transport(), timeout=settings.request_timeout
-        )
+    # REST serves user data and order-book snapshots: our HTTP client (and its TLS
+    # context) is made only when one of them needs it.
+    http = _Http(http_client, transport, settings.request_timeout)
     rest_client = None
-    if api_key is not None and http_client is not None:
+    if api_key is not None:
         rest_client = RestClient(
-            http_client, endpoints, api_key=api_key, signer=signer, clock=WallClock()
+            http.get(), endpoints, api_key=api_key, signer=signer, clock=WallClock()
         )
     try:
         async with trio.open_nursery() as nursery:
@@ -297,7 +502,7 @@ async def open_binance_streams(
                 nursery, endpoints=endpoints, transport=transport, settings=settings, rng=rng
             )
             manager = BinanceSocketManager(
-                engine, options, api_key=api_key, signer=signer, rest=rest_client
+                engine, options, api_key=api_key, signer=signer, rest=rest_client, http=http
             )
             try:
                 yield manager
@@ -307,9 +512,8 @@ async def open_binance_streams(
             finally:
                 engine.close()
                 nursery.cancel_scope.cancel(reason="open_binance_streams() block exited")
-                if own_http and http_client is not None:
-                    with trio.CancelScope(shield=True), trio.move_on_after(settings.close_timeout):
-                        await http_client.aclose()
+                with trio.CancelScope(shield=True), trio.move_on_after(settings.close_timeout):
+                    await http.aclose()
     except BaseExceptionGroup as exc_group:
         group = exc_group
     if group is None:

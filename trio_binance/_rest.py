@@ -16,11 +16,18 @@ from typing import Any, Final, final
 import httpx
 import trio
 
-from ._endpoints import Endpoints
+from ._endpoints import Endpoints, Product
 from ._exceptions import BinanceStreamError
 from ._signing import Signer, rest_payload
 
-__all__ = ["LISTEN_KEY_PATHS", "BinanceAPIError", "RestClient", "WallClock"]
+__all__ = [
+    "DEPTH_PATHS",
+    "LISTEN_KEY_PATHS",
+    "BinanceAPIError",
+    "RestClient",
+    "WallClock",
+    "fetch_depth_snapshot",
+]
 
 logger = logging.getLogger("trio_binance")
 
@@ -38,6 +45,13 @@ TIME_PATHS: Final = {
     "coinm": ("coinm_rest", "/dapi/v1/time"),
     "pm": ("usdm_rest", "/fapi/v1/time"),
     "options": ("options_rest", "/eapi/v1/time"),
+}
+#: Order-book snapshot endpoint of each product (base URL field, path).
+DEPTH_PATHS: Final = {
+    Product.SPOT: ("spot_rest", "/api/v3/depth"),
+    Product.USDM: ("usdm_rest", "/fapi/v1/depth"),
+    Product.COINM: ("coinm_rest", "/dapi/v1/depth"),
+    Product.OPTIONS: ("options_rest", "/eapi/v1/depth"),
 }
 LISTEN_TOKEN_PATH: Final = "/sapi/v1/userListenToken"
 # UNCONFIRMED whether Binance requires a signature here; python-binance signs it.
@@ -178,6 +192,32 @@ class RestClient:
             signed=LISTEN_TOKEN_SIGNED,
         )
         return str(body["token"]), int(body["expirationTime"])
+
+
+async def fetch_depth_snapshot(
+    http: httpx.AsyncClient, endpoints: Endpoints, product: Product, symbol: str, limit: int
+) -> dict[str, Any]:
+    """GET the order-book snapshot of ``symbol`` (public: no key, no signature).
+
+    Raises:
+        BinanceAPIError: Binance answered with an error status.
+        httpx.HTTPError: The request failed on the network or timed out.
+        ValueError: The answer is not a snapshot (``lastUpdateId``, ``bids``, ``asks``).
+    """
+    field, path = DEPTH_PATHS[product]
+    url = getattr(endpoints, field) + path
+    response = await http.get(url, params={"symbol": symbol, "limit": str(limit)})
+    if not response.is_success:
+        raise _api_error(response)
+    body = response.json()
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("lastUpdateId"), int)
+        or not isinstance(body.get("bids"), list)
+        or not isinstance(body.get("asks"), list)
+    ):
+        raise ValueError(f"not an order-book snapshot: {str(body)[:100]!r}")
+    return body
 
 
 def _api_error(response: httpx.Response) -> BinanceAPIError:

@@ -1,7 +1,8 @@
-"""The few REST calls user-data streams need, through one injectable ``httpx.AsyncClient``.
+"""The few REST calls the library needs, through one injectable ``httpx.AsyncClient``.
 
-Listen keys (USD-M, COIN-M, portfolio margin, options): create with POST, keep alive
-with PUT, both with the API-key header only.  Margin listen tokens: POST
+Order-book snapshots (public, per product).  Listen keys (USD-M, COIN-M, portfolio
+margin, options): create with POST, keep alive with PUT, both with the API-key header
+only.  Margin listen tokens: POST
 ``/sapi/v1/userListenToken``, signed.  Server time, to recover from clock skew
 (``-1021``).  Errors with Binance's ``{"code", "msg"}`` body become
 :class:`BinanceAPIError`; nothing here ever puts a key, token or secret in a message.

@@ -364,3 +364,16 @@ async def test_logs_never_show_a_wrong_book(
             await check_matches(fake_binance, Product.USDM, "BTCUSDT", book, 12)
         assert book.resyncs == 3
     assert "in sync again" in caplog.text
+
+
+async def test_one_task_reads_a_book(
+    fake_binance: FakeBinance, autojump_clock: trio.testing.MockClock
+) -> None:
+    fake_binance.start_market(["BTCUSDT"], depth_interval=0.5)
+    async with client(fake_binance) as bsm, bsm.depth_cache("BTCUSDT") as book:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(book.receive)
+            await trio.testing.wait_all_tasks_blocked()
+            with pytest.raises(trio.BusyResourceError, match="already reading"):
+                await book.receive()
+        assert (await book.receive()).update_id > 0  # free again

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import trio
 
-from trio_binance import Endpoints, FuturesType
+from trio_binance import DepthCache, Endpoints, FuturesType
 from trio_binance._threaded import ThreadedWebsocketManager
 from trio_binance.testing import FakeBinance, open_fake_binance
 
@@ -48,12 +48,15 @@ class FakeInThread:
 
 @pytest.fixture
 def fake() -> Iterator[FakeInThread]:
-    """A fake exchange in its own thread, trading BTCUSDT every 10 ms on 127.0.0.1."""
+    """A fake exchange in its own thread on 127.0.0.1: BTCUSDT trades every 10 ms,
+    book changes every 10 ms, diff-depth events every 20 ms."""
     handoff: queue.Queue[tuple[FakeInThread, trio.Event] | BaseException] = queue.Queue()
 
     async def serve() -> None:
         async with open_fake_binance(listen=True, host="127.0.0.1") as fake:
-            fake.start_market(["BTCUSDT"], trade_interval=0.01)
+            fake.start_market(
+                ["BTCUSDT"], trade_interval=0.01, depth_interval=0.02, book_ticker_interval=0.01
+            )
             done = trio.Event()
             handoff.put((FakeInThread(fake, trio.lowlevel.current_trio_token()), done))
             await done.wait()
@@ -166,6 +169,24 @@ def test_two_sockets_at_once_with_unique_names(endpoints: Endpoints) -> None:
         both = {"btcusdt@aggTrade", "btcusdt@trade"}
         envelopes = aggs.wait_until(lambda got: {e["stream"] for e in got} == both)
     assert all(e["data"]["s"] == "BTCUSDT" for e in envelopes)
+
+
+def test_depth_cache_callback_gets_a_copy_per_update(endpoints: Endpoints) -> None:
+    books = Collector()
+    with ThreadedWebsocketManager(endpoints=endpoints) as twm:
+        with pytest.raises(ValueError, match="limit"):
+            twm.start_depth_cache(books, "BTCUSDT", limit=0)
+        name = twm.start_depth_cache(books, "BTCUSDT", limit=100)
+        assert name == "btcusdt@depth+book"
+        got = books.wait_for(10)
+    assert all(isinstance(book, DepthCache) for book in got)
+    ids = [book.update_id for book in got]
+    assert ids == sorted(set(ids))  # one callback per update, in order
+    # Copies: each keeps the state it was delivered with, while the live book moved on.
+    assert len({id(book) for book in got}) == len(got)
+    for book in got:
+        best_bid, best_ask = book.best_bid(), book.best_ask()
+        assert best_bid is not None and best_ask is not None and best_bid[0] < best_ask[0]
 
 
 def test_bad_input_raises_value_error_in_the_callers_thread(endpoints: Endpoints) -> None:

@@ -65,12 +65,18 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
         self._refresh_at = float("inf")
         self._description = description
         self._closed = False
+        self._busy = False
         self._synced_once = False
         self.resyncs = 0
         """Times the book was rebuilt after the first sync (gaps and refreshes)."""
 
     def __repr__(self) -> str:
         return f"<DepthCacheHandle {self._description} synced={self._sync.synced}>"
+
+    @property
+    def name(self) -> str:
+        """``<stream>+book``, e.g. ``btcusdt@depth@100ms+book``."""
+        return f"{self._stream.name}+book"
 
     @property
     def cache(self) -> DepthCache | None:
@@ -97,25 +103,40 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
             BinanceAPIError: Binance refused the snapshot request (for example an
                 unknown symbol); rate limits and server errors are retried.
             StreamRejected, StreamUnavailable: The diff stream cannot be had.
+            trio.BusyResourceError: Another task is reading this book.
             trio.ClosedResourceError: The handle was closed.
         """
-        self._check_open()
-        await self._stream.wait_live()
-        book = self._sync.book
-        if book is None:
-            return await self._resync()
-        await trio.lowlevel.checkpoint()
-        return book
+        await self._enter()
+        try:
+            await self._stream.wait_live()
+            book = self._sync.book
+            if book is None:
+                return await self._resync()
+            await trio.lowlevel.checkpoint()
+            return book
+        finally:
+            self._busy = False
 
     async def receive(self) -> DepthCache:
         """Wait for the next update of the book and return the (live) book.
 
+        One task reads a book: hand other tasks :meth:`DepthCache.copy` results.
+
         Raises:
             trio.EndOfChannel: The manager is closing.
             BinanceAPIError: A snapshot request was refused (see :meth:`wait_synced`).
+            trio.BusyResourceError: Another task is reading this book.
             trio.ClosedResourceError: The handle was closed.
         """
-        self._check_open()
+        await self._enter()
+        try:
+            return await self._receive()
+        finally:
+            self._busy = False
+
+    recv = receive
+
+    async def _receive(self) -> DepthCache:
         sync = self._sync
         while True:
             book = sync.book
@@ -141,16 +162,18 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
                 )
                 self._restart()
 
-    recv = receive
-
     async def aclose(self) -> None:
         """Close the book and its stream (unsubscribing it when nothing else uses it)."""
         self._closed = True
         await self._stream.aclose()
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise trio.ClosedResourceError("this depth cache was closed")
+    async def _enter(self) -> None:
+        if self._closed or self._busy:
+            await trio.lowlevel.checkpoint()
+            if self._closed:
+                raise trio.ClosedResourceError("this depth cache was closed")
+            raise trio.BusyResourceError("another task is already reading this depth cache")
+        self._busy = True
 
     def _restart(self) -> None:
         self._sync.reset()

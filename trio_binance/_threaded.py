@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, final
 
 import trio
 
+from ._depth_cache import DepthCacheHandle
 from ._endpoints import Endpoints
 from ._engine import HandleOptions
 from ._enums import (
@@ -73,7 +74,9 @@ class _Socket:
 
     __slots__ = ("active", "callback", "handle", "name", "scope")
 
-    def __init__(self, name: str, callback: Callback, handle: StreamHandle) -> None:
+    def __init__(
+        self, name: str, callback: Callback, handle: StreamHandle | DepthCacheHandle
+    ) -> None:
         self.name = name
         self.callback = callback
         self.handle = handle
@@ -370,7 +373,7 @@ class ThreadedWebsocketManager:
             raise NotImplementedError(
                 f"BinanceSocketManager.{method_name}() is not available in this version"
             )
-        handle: StreamHandle = method(**params)  # raises ValueError on bad input
+        handle: StreamHandle | DepthCacheHandle = method(**params)  # ValueError on bad input
         base = handle.name or method_name.removesuffix("_socket")
         name, n = base, 1
         while name in self._sockets:
@@ -396,7 +399,11 @@ class ThreadedWebsocketManager:
             try:
                 async with handle:
                     while True:
-                        batch = await handle.receive_batch()
+                        if isinstance(handle, DepthCacheHandle):
+                            # The live book changes in this thread: callbacks get copies.
+                            batch = [(await handle.receive()).copy()]
+                        else:
+                            batch = await handle.receive_batch()
                         await trio.to_thread.run_sync(
                             self._deliver, sock, batch, thread_name=thread_name
                         )
@@ -941,6 +948,103 @@ class ThreadedWebsocketManager:
             RuntimeError: The manager is not running.
         """
         return self._start("options_depth_socket", callback, symbol=symbol, depth=depth)
+
+    # ------------------------------------------------------------ order books
+
+    def start_depth_cache(
+        self,
+        callback: Callback,
+        symbol: str,
+        limit: int = 500,
+        ws_interval: int | None = None,
+        *,
+        conv_type: Callable[[str], Any] = float,
+        refresh_interval: float | None = None,
+    ) -> str:
+        """A local spot order book; ``callback`` gets a copy of it after each update.
+
+        See :meth:`BinanceSocketManager.depth_cache` (python-binance's
+        ``ThreadedDepthCacheManager.start_depth_cache``, with a full-depth default).
+
+        Returns:
+            The socket's name, ``<symbol>@depth[@100ms]+book``.
+
+        Raises:
+            ValueError: Bad symbol, limit, interval or option.
+            TypeError: ``callback`` is not a plain callable.
+            RuntimeError: The manager is not running.
+        """
+        return self._start(
+            "depth_cache",
+            callback,
+            symbol=symbol,
+            limit=limit,
+            ws_interval=ws_interval,
+            conv_type=conv_type,
+            refresh_interval=refresh_interval,
+        )
+
+    def start_futures_depth_cache(
+        self,
+        callback: Callback,
+        symbol: str,
+        limit: int = 1000,
+        speed: str | int | None = None,
+        futures_type: FuturesTypeLike = FuturesType.USD_M,
+        *,
+        conv_type: Callable[[str], Any] = float,
+        refresh_interval: float | None = None,
+    ) -> str:
+        """A local futures order book; see :meth:`BinanceSocketManager.futures_depth_cache`.
+
+        Returns:
+            The socket's name.
+
+        Raises:
+            ValueError: Bad symbol, limit, speed, futures type or option.
+            TypeError: ``callback`` is not a plain callable.
+            RuntimeError: The manager is not running.
+        """
+        return self._start(
+            "futures_depth_cache",
+            callback,
+            symbol=symbol,
+            limit=limit,
+            speed=speed,
+            futures_type=futures_type,
+            conv_type=conv_type,
+            refresh_interval=refresh_interval,
+        )
+
+    def start_options_depth_cache(
+        self,
+        callback: Callback,
+        symbol: str,
+        limit: int = 1000,
+        speed: str | int = "500ms",
+        *,
+        conv_type: Callable[[str], Any] = float,
+        refresh_interval: float | None = None,
+    ) -> str:
+        """A local options order book; see :meth:`BinanceSocketManager.options_depth_cache`.
+
+        Returns:
+            The socket's name.
+
+        Raises:
+            ValueError: Bad symbol, limit, speed or option.
+            TypeError: ``callback`` is not a plain callable.
+            RuntimeError: The manager is not running.
+        """
+        return self._start(
+            "options_depth_cache",
+            callback,
+            symbol=symbol,
+            limit=limit,
+            speed=speed,
+            conv_type=conv_type,
+            refresh_interval=refresh_interval,
+        )
 
     def start_options_multiplex_socket(self, callback: Callback, streams: Iterable[str]) -> str:
         """Several options streams by name; messages are ``{"stream", "data"}`` envelopes.

@@ -263,21 +263,19 @@ class BookSync:
             if last_id <= current:
                 return False  # already in the book
             if first_id > current + 1:
-                raise OutOfSync(f"{self.symbol}: expected update {current + 1}, got {first_id}")
+                raise OutOfSync(f"expected update {current + 1}, got {first_id}")
         elif self._first:
             if last_id < current:
                 return False
             if first_id > current:
-                raise OutOfSync(f"{self.symbol}: first update {first_id} is after {current}")
+                raise OutOfSync(f"first update {first_id} is after {current}")
         else:
             if last_id <= current:
                 return False
             previous = event.get("pu")
             expected_ok = previous == current if previous is not None else first_id == current + 1
             if not expected_ok:
-                raise OutOfSync(
-                    f"{self.symbol}: update follows {previous}, the book is at {current}"
-                )
+                raise OutOfSync(f"update follows {previous}, the book is at {current}")
         self._first = False
         book._apply(event)
         return True

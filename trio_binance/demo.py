@@ -2,8 +2,8 @@
 
 It starts the fake exchange on 127.0.0.1 with a synthetic market, consumes several
 streams through the real client stack (TCP sockets, the WebSocket client, the
-connection engine), drops one connection half-way to show a reconnect and its gap
-notice, prints a compact live view, and exits 0.
+connection engine) and keeps a local order book, drops one connection half-way to show
+a reconnect and its gap notices, prints a compact live view, and exits 0.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import trio
 
-from . import Gap, Product, StreamHandle, open_binance_streams
+from . import DepthCacheHandle, Gap, Product, StreamHandle, open_binance_streams
 from .testing import open_fake_binance
 
 
@@ -30,6 +30,7 @@ class _View:
         self.book: dict[str, Any] = {}
         self.kline: dict[str, Any] = {}
         self.futures: dict[str, Any] = {}
+        self.depth = "book -"
         self.events: list[str] = []
 
     def line(self, now: float) -> str:
@@ -38,6 +39,7 @@ class _View:
             f"t={now:4.1f}s  BTCUSDT last {_fmt(trade.get('p'))} (#{trade.get('t', '-')})"
             f"  bid {_fmt(book.get('b'))} / ask {_fmt(book.get('a'))}"
             f"  1m close {_fmt(kline.get('c'))}"
+            f"  | {self.depth}"
             f"  | USD-M aggTrade {_fmt(fut.get('p'))}"
             f"  | msgs {sum(self.counts.values()):5d}"
         )
@@ -57,10 +59,26 @@ async def _consume(name: str, handle: StreamHandle, view: _View, slot: dict[str,
             slot.update(msg)
 
 
+async def _watch_book(book: DepthCacheHandle, view: _View) -> None:
+    async with book:
+        async for cache in book:
+            bids, asks = cache.get_bids(), cache.get_asks()
+            view.counts["order book"] += 1
+            view.depth = (
+                f"book {len(bids)}x{len(asks)} levels, spread "
+                f"{asks[0][0] - bids[0][0]:.2f}, resyncs {book.resyncs}"
+            )
+
+
 async def run(seconds: float) -> None:
     """Run the demo for ``seconds`` of wall-clock time."""
     async with open_fake_binance(listen=True) as fake:
-        fake.start_market(["BTCUSDT", "ETHUSDT"], trade_interval=0.05, book_ticker_interval=0.1)
+        fake.start_market(
+            ["BTCUSDT", "ETHUSDT"],
+            trade_interval=0.05,
+            book_ticker_interval=0.1,
+            depth_interval=0.25,
+        )
         fake.start_market(["BTCUSDT"], Product.USDM, trade_interval=0.1)
         print(f"fake exchange listening on {fake.endpoints.spot_stream} (loopback only)")
         view = _View()
@@ -74,6 +92,7 @@ async def run(seconds: float) -> None:
                 }
                 for name, (handle, slot) in streams.items():
                     nursery.start_soon(_consume, name, handle, view, slot)
+                nursery.start_soon(_watch_book, bsm.depth_cache("BTCUSDT", limit=100), view)
                 start = trio.current_time()
                 dropped = False
                 while (now := trio.current_time() - start) < seconds:

@@ -29,6 +29,7 @@ class Profile:
     latency_reps: int
     memory_sizes: tuple[int, ...] = (1, 100, 1000)
     memory_reps: int = 1
+    tls_reps: int = 1
     slow_start_everywhere: bool = True
     idle_timeout: float = 1.5
 
@@ -40,6 +41,7 @@ QUICK = Profile(
     latency_count=5_000,
     latency_reps=1,
     memory_reps=1,
+    tls_reps=1,
     slow_start_everywhere=False,
 )
 FULL = Profile(
@@ -49,6 +51,7 @@ FULL = Profile(
     latency_count=20_000,
     latency_reps=5,
     memory_reps=3,
+    tls_reps=3,
 )
 
 
@@ -74,11 +77,14 @@ def build_jobs(
     throughput: bool = True,
     latency: bool = True,
     memory: bool = True,
+    tls: bool = True,
 ) -> list[Job]:
     """Every run of the suite; within each repetition the client order rotates."""
     jobs: list[Job] = []
 
-    def spec_for(client: Client, mode: str, mix: str, count: int, streams: list[str]) -> RunSpec:
+    def spec_for(
+        client: Client, mode: str, mix: str, count: int, streams: list[str], over_tls: bool = False
+    ) -> RunSpec:
         return RunSpec(
             mode=mode,
             mix=mix,
@@ -88,6 +94,7 @@ def build_jobs(
             rate=LATENCY_RATE if mode == "latency" else 0.0,
             idle_timeout=profile.idle_timeout,
             gate="gobench@trade" if client.gated else "",
+            tls=over_tls,
         )
 
     def runs_here(client: Client, mode: str, mix: str) -> bool:
@@ -116,6 +123,12 @@ def build_jobs(
                         client, "latency", "mixed", profile.latency_count, mix_streams("mixed")
                     )
                     jobs.append(Job(client, spec, rep, len(spec.streams)))
+    if tls:
+        for rep in range(profile.tls_reps):
+            for client in _rotate([c for c in clients if c.tls], rep):
+                count = profile.counts["mixed"]
+                spec = spec_for(client, "throughput", "mixed", count, mix_streams("mixed"), True)
+                jobs.append(Job(client, spec, rep, len(spec.streams)))
     if memory:
         for rep in range(profile.memory_reps):
             for size in profile.memory_sizes:

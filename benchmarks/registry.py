@@ -23,6 +23,8 @@ class Client:
         hint: Rough msgs/s on the mixed mix, only to size the first run.
         slow_start: Seconds of fixed start-up the library imposes (skipped in --quick
             except for the mixed throughput run).
+        tls: Runs the TLS scenario (``wss://`` with the default SSL context, which
+            trusts ``SSL_CERT_FILE``).
     """
 
     key: str
@@ -34,6 +36,7 @@ class Client:
     gated: bool = False
     hint: float = 50_000.0
     slow_start: float = 0.0
+    tls: bool = True
 
 
 CLIENTS: tuple[Client, ...] = (
@@ -110,6 +113,7 @@ CLIENTS: tuple[Client, ...] = (
         gated=True,
         hint=120_000,
         slow_start=5.0,
+        tls=False,
     ),
     Client(
         "unicorn-picows",
@@ -121,6 +125,7 @@ CLIENTS: tuple[Client, ...] = (
         gated=True,
         hint=120_000,
         slow_start=5.0,
+        tls=False,
     ),
 )
 

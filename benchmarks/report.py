@@ -27,6 +27,7 @@ class Record:
     server: ServerStats
     wall: float
     stderr_tail: str = ""
+    tls: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -53,13 +54,19 @@ class _Index:
         self.records = records
 
     def select(
-        self, client: str, mode: str, mix: str | None = None, streams: int | None = None
+        self,
+        client: str,
+        mode: str,
+        mix: str | None = None,
+        streams: int | None = None,
+        tls: bool = False,
     ) -> list[Record]:
         return [
             r
             for r in self.records
             if r.client == client
             and r.mode == mode
+            and r.tls == tls
             and (mix is None or r.mix == mix)
             and (streams is None or r.streams == streams)
         ]
@@ -71,14 +78,15 @@ class _Index:
         mix: str | None,
         key: Callable[[Record], float],
         streams: int | None = None,
+        tls: bool = False,
     ) -> float | None:
-        return _median(key(r) for r in self.select(client, mode, mix, streams))
+        return _median(key(r) for r in self.select(client, mode, mix, streams, tls))
 
-    def rate(self, client: str, mix: str = "mixed") -> float | None:
-        return self.median(client, "throughput", mix, lambda r: r.result.rate)
+    def rate(self, client: str, mix: str = "mixed", tls: bool = False) -> float | None:
+        return self.median(client, "throughput", mix, lambda r: r.result.rate, tls=tls)
 
-    def cpu(self, client: str, mix: str = "mixed") -> float | None:
-        return self.median(client, "throughput", mix, lambda r: r.result.cpu_us_per_msg)
+    def cpu(self, client: str, mix: str = "mixed", tls: bool = False) -> float | None:
+        return self.median(client, "throughput", mix, lambda r: r.result.cpu_us_per_msg, tls=tls)
 
     def latency(self, client: str, q: str) -> float | None:
         return self.median(client, "latency", "mixed", lambda r: r.result.latency_us.get(q, 0))
@@ -93,9 +101,17 @@ class _Index:
 
         return self.median(client, "memory", "burst", over, streams)
 
-    def lost(self, client: str, mode: str | None = None) -> tuple[int, int, int]:
-        """(messages lost, runs with a loss or error, runs)."""
-        runs = [r for r in self.records if r.client == client and (mode is None or r.mode == mode)]
+    def lost(
+        self, client: str, mode: str | None = None, tls: bool | None = None
+    ) -> tuple[int, int, int]:
+        """(messages lost, runs with a loss or error, runs); ``tls=None``: all runs."""
+        runs = [
+            r
+            for r in self.records
+            if r.client == client
+            and (mode is None or r.mode == mode)
+            and (tls is None or r.tls == tls)
+        ]
         lost = sum(r.result.lost for r in runs)
         bad = sum(1 for r in runs if r.result.lost or r.result.error)
         return lost, bad, len(runs)
@@ -167,7 +183,7 @@ def render(records: list[Record], meta: dict[str, Any]) -> str:
                 _fmt(idx.cpu(c, "trade"), ".2f"),
                 _fmt(idx.rate(c, "depth")),
                 _fmt(idx.cpu(c, "depth"), ".2f"),
-                _lost_cell(*idx.lost(c, "throughput")),
+                _lost_cell(*idx.lost(c, "throughput", tls=False)),
                 _ratio(tb_batch, idx.rate(c)),
                 _ratio(tb_iter, idx.rate(c)),
                 _fmt(server_busy, ".1f", "%"),
@@ -189,6 +205,41 @@ def render(records: list[Record], meta: dict[str, Any]) -> str:
         ],
         rows,
     )
+
+    # -- throughput over TLS -----------------------------------------------------
+    tls_present = [c for c in present if idx.select(c, "throughput", "mixed", tls=True)]
+    if tls_present:
+        tls_batch, tls_iter = idx.rate("tb-batch", tls=True), idx.rate("tb-iter", tls=True)
+        out += [
+            "",
+            "## Throughput over TLS",
+            "",
+            "The mixed mix again, over `wss://127.0.0.1` (TLS 1.3, the server's certificate "
+            "issued by the test CA in `tests/tls`, which clients trust through "
+            "`SSL_CERT_FILE`).  Each client uses its library's default TLS setup.  "
+            f"Medians of {profile.get('tls_reps', 1)} run(s).  `TLS ÷ plain`: msgs/s over "
+            "TLS divided by msgs/s in plain text (mixed mix).  unicorn-binance-websocket-api "
+            "is not run over TLS.",
+            "",
+        ]
+        rows = []
+        for c in tls_present:
+            rate = idx.rate(c, tls=True)
+            rows.append(
+                [
+                    labels.get(c, c),
+                    _fmt(rate),
+                    _fmt(idx.cpu(c, tls=True), ".2f"),
+                    _ratio(rate, idx.rate(c)),
+                    _lost_cell(*idx.lost(c, "throughput", tls=True)),
+                    _ratio(tls_batch, rate),
+                    _ratio(tls_iter, rate),
+                ]
+            )
+        out += _table(
+            ["client", "msgs/s", "CPU µs/msg", "TLS ÷ plain", "lost", "tb-batch ÷", "tb-iter ÷"],
+            rows,
+        )
 
     # -- latency -----------------------------------------------------------------
     out += [
@@ -343,17 +394,16 @@ def _targets(idx: _Index, big: int) -> list[list[str]]:
 
 def _notes(idx: _Index, records: list[Record], meta: dict[str, Any]) -> list[str]:
     notes = []
-    busy = [r.server.busy for r in records if r.mode == "throughput" and r.server.seconds > 0]
-    per_msg = [
-        1e6 * r.server.cpu_seconds / r.server.sent
-        for r in records
-        if r.mode == "throughput" and r.server.sent
-    ]
-    if busy:
-        notes.append(
-            f"- Server: at most {max(busy) * 100:.1f}% of a core while flooding "
-            f"(median {statistics.median(per_msg):.3f} µs CPU per message): not the bottleneck."
-        )
+    for tls, what in ((False, "Server"), (True, "Server over TLS")):
+        flooding = [r for r in records if r.mode == "throughput" and r.tls == tls]
+        busy = [r.server.busy for r in flooding if r.server.seconds > 0]
+        per_msg = [1e6 * r.server.cpu_seconds / r.server.sent for r in flooding if r.server.sent]
+        if busy and per_msg:
+            verdict = "not the bottleneck" if max(busy) < 0.9 else "it may limit the fastest"
+            notes.append(
+                f"- {what}: at most {max(busy) * 100:.1f}% of a core while flooding "
+                f"(median {statistics.median(per_msg):.3f} µs CPU per message): {verdict}."
+            )
     for key in ("tb-iter", "tb-batch"):
         peaks: list[int] = [
             int(r.result.extra["peak_backlog"])

@@ -32,6 +32,8 @@ from benchmarks.spec import RESULT_PREFIX, ClientResult, ServerStats
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
+# The TLS scenario's certificate: issued for 127.0.0.1 by the tests' throwaway CA.
+TLS_DIR = ROOT / "tests" / "tls"
 SERVER_CPU, CLIENT_CPU = 0, 1
 
 
@@ -51,6 +53,7 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"
+    env["SSL_CERT_FILE"] = str(TLS_DIR / "ca.pem")  # what default SSL contexts trust
     return env
 
 
@@ -66,7 +69,7 @@ def _client_timeout(job: Job) -> float:
 
 
 def run_job(job: Job, server: ServerProcess, pin: Callable[[], None] | None) -> Record:
-    spec = dataclasses.replace(job.spec, url=server.url)
+    spec = dataclasses.replace(job.spec, url=server.tls_url if job.spec.tls else server.url)
     server.arm(spec)
     started = time.perf_counter()
     stdout, stderr = "", ""
@@ -110,6 +113,7 @@ def run_job(job: Job, server: ServerProcess, pin: Callable[[], None] | None) -> 
         mix=spec.mix,
         streams=job.streams,
         rep=job.rep,
+        tls=spec.tls,
         result=result,
         server=stats,
         wall=wall,
@@ -119,7 +123,8 @@ def run_job(job: Job, server: ServerProcess, pin: Callable[[], None] | None) -> 
 
 def _progress(index: int, total: int, record: Record) -> str:
     r = record.result
-    what = f"{record.mode:<10} {record.mix if record.mode != 'memory' else record.streams!s:<6}"
+    mode = "tls" if record.tls else record.mode
+    what = f"{mode:<10} {record.mix if record.mode != 'memory' else record.streams!s:<6}"
     head = f"[{index:>3}/{total}] {what} rep {record.rep + 1} {record.client:<18}"
     if record.mode == "throughput":
         body = f"{r.rate:>11,.0f} msgs/s {r.cpu_us_per_msg:6.2f} µs/msg"
@@ -143,6 +148,7 @@ def main() -> None:
     parser.add_argument("--no-throughput", action="store_true")
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--no-tls", action="store_true", help="skip the throughput run over TLS")
     parser.add_argument("--no-pin", action="store_true", help="do not pin server/client to CPUs")
     parser.add_argument("--output", default=str(RESULTS / "latest.md"))
     args = parser.parse_args()
@@ -166,6 +172,7 @@ def main() -> None:
         throughput=not args.no_throughput,
         latency=not args.no_latency,
         memory=not args.no_memory,
+        tls=not args.no_tls,
     )
     print(
         f"benchmarks: {profile.name} suite, {len(jobs)} runs, clients: "
@@ -177,7 +184,8 @@ def main() -> None:
     machine_before = machine_info(str(ROOT))
     source_before = source_digest(str(ROOT))
     suite_start = time.perf_counter()
-    server = ServerProcess(str(ROOT), _env(), server_pin)
+    tls_files = (str(TLS_DIR / "server.pem"), str(TLS_DIR / "server.key"))
+    server = ServerProcess(str(ROOT), _env(), server_pin, tls=tls_files)
     records: list[Record] = []
     try:
         for mix in MIXES:

@@ -1,8 +1,9 @@
 """The benchmark server: a Binance-like combined-stream endpoint in its own process.
 
 Started by :mod:`benchmarks.run` as ``python -m benchmarks.server``.  It listens on
-127.0.0.1 only, prints ``PORT <n>`` on stdout, then obeys JSON commands on stdin,
-answering each with one JSON line:
+127.0.0.1 only, prints ``PORT <n> <tls>`` on stdout (``<tls>`` is the port of the
+same service over TLS with ``--tls-cert``/``--tls-key``, else 0), then obeys JSON
+commands on stdin, answering each with one JSON line:
 
 * ``{"cmd": "prepare", "mix": m, "count": n}``: pre-encode ``n`` frames of mix ``m``.
 * ``{"cmd": "arm", "spec": {...}}``: the next connection that subscribes to every
@@ -25,11 +26,13 @@ import argparse
 import bisect
 import dataclasses
 import json
+import select
 import socket
+import ssl
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -54,6 +57,62 @@ def log(*args: object) -> None:
     print("[server]", *args, file=sys.stderr, flush=True)
 
 
+class Sock(Protocol):
+    def recv(self, size: int) -> bytes: ...
+    def sendall(self, data: bytes | bytearray | memoryview) -> None: ...
+    def shutdown(self, how: int) -> None: ...
+    def close(self) -> None: ...
+
+
+class TlsSock:
+    """A server-side TLS socket used by a reader and a sender thread at once.
+
+    An OpenSSL connection must not be used by two threads at the same time, so each
+    TLS call holds a lock, and the waits for the socket happen outside it.
+    """
+
+    def __init__(self, sock: ssl.SSLSocket) -> None:
+        sock.setblocking(False)
+        self.sock = sock
+        self.lock = threading.Lock()
+
+    def _wait(self, readable: bool) -> None:
+        if readable:
+            select.select([self.sock], [], [], 1.0)
+        else:
+            select.select([], [self.sock], [], 1.0)
+
+    def recv(self, size: int) -> bytes:
+        while True:
+            with self.lock:
+                try:
+                    return self.sock.recv(size)
+                except ssl.SSLWantReadError:
+                    readable = True
+                except ssl.SSLWantWriteError:
+                    readable = False
+            self._wait(readable)
+
+    def sendall(self, data: bytes | bytearray | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            with self.lock:
+                try:
+                    view = view[self.sock.send(view) :]
+                    continue
+                except ssl.SSLWantWriteError:
+                    readable = False
+                except ssl.SSLWantReadError:
+                    readable = True
+            self._wait(readable)
+
+    def shutdown(self, how: int) -> None:
+        self.sock.shutdown(how)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
 class Run:
     """An armed scenario, waiting for its connection."""
 
@@ -69,9 +128,13 @@ class Run:
 class Connection:
     """One client socket: a reader thread, and a sender thread once a run starts."""
 
-    def __init__(self, server: Server, sock: socket.socket) -> None:
+    def __init__(
+        self, server: Server, raw: socket.socket, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.server = server
-        self.sock = sock
+        self.raw = raw
+        self.tls = tls
+        self.sock: Sock = raw
         self.lock = threading.Lock()
         self.subscribed: set[str] = set()
         self.close_received = threading.Event()
@@ -97,6 +160,8 @@ class Connection:
 
     def serve(self) -> None:
         try:
+            if self.tls is not None:  # the handshake, blocking, in this thread
+                self.sock = TlsSock(self.tls.wrap_socket(self.raw, server_side=True))
             self._serve()
         except OSError:
             pass
@@ -244,11 +309,11 @@ class Server:
             self.blobs[mix] = blob
         return blob
 
-    def accept_forever(self) -> None:
+    def accept_forever(self, listener: socket.socket, tls: ssl.SSLContext | None) -> None:
         while True:
-            sock, _ = self.listener.accept()
+            sock, _ = listener.accept()
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = Connection(self, sock)
+            conn = Connection(self, sock, tls)
             threading.Thread(target=conn.serve, daemon=True).start()
 
     def maybe_start(self, conn: Connection) -> None:
@@ -289,15 +354,32 @@ class Server:
         return {"ok": False, "error": f"unknown command {name!r}"}
 
 
-def main() -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+def _listen() -> socket.socket:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     listener.listen(128)
+    return listener
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tls-cert", help="PEM certificate chain: also serve over TLS")
+    parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    args = parser.parse_args()
+    listener = _listen()
     server = Server(listener)
-    threading.Thread(target=server.accept_forever, daemon=True).start()
-    print(f"PORT {listener.getsockname()[1]}", flush=True)
+    threading.Thread(target=server.accept_forever, args=(listener, None), daemon=True).start()
+    tls_port = 0
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        tls_listener = _listen()
+        tls_port = tls_listener.getsockname()[1]
+        threading.Thread(
+            target=server.accept_forever, args=(tls_listener, context), daemon=True
+        ).start()
+    print(f"PORT {listener.getsockname()[1]} {tls_port}", flush=True)
     for line in sys.stdin:
         if not line.strip():
             continue

@@ -16,9 +16,16 @@ __all__ = ["ServerProcess"]
 class ServerProcess:
     """The server of :mod:`benchmarks.server`, one process for the whole suite."""
 
-    def __init__(self, cwd: str, env: dict[str, str], preexec: Callable[[], None] | None) -> None:
+    def __init__(
+        self,
+        cwd: str,
+        env: dict[str, str],
+        preexec: Callable[[], None] | None,
+        tls: tuple[str, str] | None = None,
+    ) -> None:
+        tls_args = ["--tls-cert", tls[0], "--tls-key", tls[1]] if tls else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.server"],
+            [sys.executable, "-m", "benchmarks.server", *tls_args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -30,8 +37,10 @@ class ServerProcess:
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):
             raise RuntimeError(f"benchmark server did not start: {line!r}")
-        self.port = int(line.split()[1])
+        _, port, tls_port = line.split()
+        self.port = int(port)
         self.url = f"ws://127.0.0.1:{self.port}"
+        self.tls_url = f"wss://127.0.0.1:{tls_port}" if int(tls_port) else ""
 
     def command(self, **cmd: Any) -> dict[str, Any]:
         assert self.proc.stdin is not None and self.proc.stdout is not None

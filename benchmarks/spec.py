@@ -33,6 +33,8 @@ class RunSpec:
         gate: An extra stream name the client subscribes to once its consumer is
             running; when set, the server waits for it too (for clients that
             start reading before their consumer exists).
+        tls: Over TLS: ``url`` is ``wss://127.0.0.1:<port>``, a certificate of the
+            test CA in ``tests/tls`` (the suite sets ``SSL_CERT_FILE`` for clients).
     """
 
     mode: str
@@ -45,6 +47,7 @@ class RunSpec:
     idle_timeout: float = 1.5
     hold: float = 0.5
     gate: str = ""
+    tls: bool = False
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))

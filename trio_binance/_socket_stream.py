@@ -90,25 +90,13 @@ class SocketStream(trio.abc.Stream):
         tls = self._tls
         # A short TLS read ends a record; pending() > 0 would mean more of it is
         # decrypted and waiting (never with reads of 16 KiB, a record's maximum).
-        if self._drained and (tls is None or not tls.pending()):
+        waited = self._drained and (tls is None or not tls.pending())
+        if waited:
             await self._wait(wait_readable)
         else:
             await checkpoint_if_cancelled()
             if self._closed:
                 raise trio.ClosedResourceError("the stream was closed")
-            try:
-                data = sock.recv(size)
-            except (BlockingIOError, ssl.SSLWantReadError):
-                await self._wait(wait_readable)
-            except ssl.SSLWantWriteError:
-                await self._wait(wait_writable)
-            except OSError as exc:
-                raise trio.BrokenResourceError(f"receive failed: {exc!r}") from exc
-            else:
-                self._drained = len(data) < size
-                await cancel_shielded_checkpoint()
-                return data
-        # We have waited (a checkpoint): read without yielding again.
         while True:
             try:
                 data = sock.recv(size)
@@ -120,7 +108,10 @@ class SocketStream(trio.abc.Stream):
                 raise trio.BrokenResourceError(f"receive failed: {exc!r}") from exc
             else:
                 self._drained = len(data) < size
+                if not waited:  # read at once: yield now (a wait already did)
+                    await cancel_shielded_checkpoint()
                 return data
+            waited = True
 
     async def _wait(self, wait: Callable[[socket.socket], Awaitable[None]]) -> None:
         if self._closed:

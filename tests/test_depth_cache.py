@@ -377,3 +377,68 @@ async def test_one_task_reads_a_book(
             with pytest.raises(trio.BusyResourceError, match="already reading"):
                 await book.receive()
         assert (await book.receive()).update_id > 0  # free again
+
+
+class ScriptedStream:
+    """Stands in for the diff-depth handle: the test feeds events one by one."""
+
+    name = "btcusdt@depth"
+
+    def __init__(self) -> None:
+        self.send, self.events = trio.open_memory_channel[dict[str, Any]](100)
+
+    async def wait_live(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def receive(self) -> dict[str, Any]:
+        return await self.events.receive()
+
+    def receive_nowait(self) -> dict[str, Any]:
+        return self.events.receive_nowait()
+
+    async def aclose(self) -> None:
+        await self.events.aclose()
+
+
+async def test_a_hole_found_while_joining_backs_off_and_starts_over(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    import random
+
+    from trio_binance._backoff import Backoff
+
+    stream = ScriptedStream()
+    snapshots = [snap(100), snap(120, bids=[("10", "9")])]
+    fetched: list[float] = []
+
+    async def fetch() -> dict[str, Any]:
+        fetched.append(trio.current_time())
+        await trio.lowlevel.checkpoint()
+        return snapshots.pop(0)
+
+    book = DepthCacheHandle(
+        stream=stream,  # type: ignore[arg-type]
+        sync=BookSync("BTCUSDT", spot=True),
+        fetch=fetch,
+        backoff=Backoff(
+            initial=1.0, maximum=8.0, reject=1.0, ban=1.0, reject_max=8.0, rng=random.Random(1)
+        ),
+        refresh_interval=None,
+        description="spot BTCUSDT order book",
+    )
+    stream.send.send_nowait(ev(99, 101))
+    stream.send.send_nowait(ev(105, 106))  # 102..104 never arrived: a hole
+
+    async def later() -> None:
+        await trio.sleep(0.1)
+        stream.send.send_nowait(ev(119, 121, bids=[("10", "8")]))
+        stream.send.send_nowait(ev(122, 122))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(later)
+        cache = await book.wait_synced()
+    assert fetched[0] == 0.0
+    assert 0.5 <= fetched[1] <= 1.0  # the backoff's first pause, not a tight loop
+    assert cache.update_id == 122
+    assert cache.get_bids() == [(10.0, 8.0)]  # snapshot 120, then event 119..121
+    assert "starting over" in caplog.text

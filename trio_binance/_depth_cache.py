@@ -192,9 +192,12 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
                 if sync.snapshot(snapshot):
                     break
             except (OutOfSync, ValueError, TypeError) as exc:
-                # The buffer has a hole (events dropped) or garbage: start over.
-                logger.warning("%s: %s; starting over", self._description, exc)
+                # The buffer has a hole (events dropped) or garbage: start over,
+                # pausing so that a stream that keeps failing costs few snapshots.
+                delay = self._backoff.failure()
+                logger.warning("%s: %s; starting over in %.2f s", self._description, exc, delay)
                 sync.reset()
+                await trio.sleep(delay)
                 self._take(await self._stream.receive())
                 continue
             delay = self._backoff.failure()

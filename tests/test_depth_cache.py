@@ -6,6 +6,7 @@ same update id: a user's book is right only if it is the exchange's book.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from decimal import Decimal
 from typing import Any
@@ -14,8 +15,15 @@ import pytest
 import trio
 import trio.testing
 
-from trio_binance import BinanceAPIError, DepthCache, DepthCacheHandle, FuturesType, Product
-from trio_binance._order_book import BookSync, OutOfSync, validate_depth_limit
+from trio_binance import (
+    BinanceAPIError,
+    DepthCache,
+    DepthCacheHandle,
+    FuturesType,
+    Product,
+    Settings,
+)
+from trio_binance._order_book import BookSync, OutOfSync, snapshot_weight, validate_depth_limit
 from trio_binance.testing import FakeBinance
 
 from ._support import client, library_tasks
@@ -405,7 +413,7 @@ async def test_a_hole_found_while_joining_backs_off_and_starts_over(
 ) -> None:
     import random
 
-    from trio_binance._backoff import Backoff
+    from trio_binance._backoff import Backoff, WindowBudget
 
     stream = ScriptedStream()
     snapshots = [snap(100), snap(120, bids=[("10", "9")])]
@@ -420,6 +428,8 @@ async def test_a_hole_found_while_joining_backs_off_and_starts_over(
         stream=stream,  # type: ignore[arg-type]
         sync=BookSync("BTCUSDT", spot=True),
         fetch=fetch,
+        budget=WindowBudget(1000, 60.0),
+        weight=25,
         backoff=Backoff(
             initial=1.0, maximum=8.0, reject=1.0, ban=1.0, reject_max=8.0, rng=random.Random(1)
         ),
@@ -442,3 +452,51 @@ async def test_a_hole_found_while_joining_backs_off_and_starts_over(
     assert cache.update_id == 122
     assert cache.get_bids() == [(10.0, 8.0)]  # snapshot 120, then event 119..121
     assert "starting over" in caplog.text
+
+
+async def test_books_share_the_request_weight_budget(
+    fake_binance: FakeBinance,
+    autojump_clock: trio.testing.MockClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="trio_binance")
+    symbols = [f"SYM{n}USDT" for n in range(6)]
+    fake_binance.start_market(symbols, depth_interval=0.5)
+    spot = dataclasses.replace(Settings().limits_for(Product.SPOT), rest_weight_per_minute=100)
+    settings = Settings(limits={**Settings().limits, Product.SPOT: spot})  # snapshots: 50/min
+    async with client(fake_binance, settings=settings) as bsm:
+        books = [bsm.depth_cache(symbol, limit=500) for symbol in symbols]  # weight 25 each
+        async with trio.open_nursery() as nursery:
+            for book in books:
+                nursery.start_soon(book.wait_synced)
+        assert all(book.cache is not None for book in books)
+        for symbol, book in zip(symbols, books, strict=True):
+            # Each book reads through the updates buffered since it synced, then
+            # shows the exchange's book.
+            for _ in range(1000):
+                cache = await book.receive()
+                bids, asks, last = exchange_book(fake_binance, Product.SPOT, symbol)
+                if cache.update_id == last:
+                    assert (cache.get_bids(), cache.get_asks()) == (bids, asks)
+                    break
+            else:
+                raise AssertionError(f"{symbol}: the book never caught up")
+    times = [r.time for r in fake_binance.rest_requests if r.path == "/api/v3/depth"]
+    assert len(times) == 6
+    for start in times:  # never more than 50 weight (2 snapshots) in any minute
+        assert sum(1 for t in times if start <= t < start + 60) <= 2
+    assert times[-1] >= 120  # so the last waited two minutes, and said so
+    assert "waits" in caplog.text and "for request weight" in caplog.text
+
+
+def test_snapshot_weights_follow_binance() -> None:
+    assert [snapshot_weight(Product.SPOT, n) for n in (1, 100, 101, 500, 1000, 5000)] == [
+        5,
+        5,
+        25,
+        25,
+        50,
+        250,
+    ]
+    assert [snapshot_weight(Product.USDM, n) for n in (5, 50, 100, 500, 1000)] == [2, 2, 5, 10, 20]
+    assert [snapshot_weight(Product.OPTIONS, n) for n in (10, 100, 1000)] == [1, 5, 20]

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from trio_binance import Settings
-from trio_binance._backoff import AttemptBudget, Backoff, Pacer, rotation_delay
+from trio_binance._backoff import Backoff, Pacer, WindowBudget, rotation_delay
 
 
 def make_backoff(seed: int = 1) -> Backoff:
@@ -64,7 +64,7 @@ def test_other_statuses_back_off_like_failures() -> None:
 
 
 def test_attempt_budget_is_a_sliding_window() -> None:
-    budget = AttemptBudget(3, 10.0)
+    budget = WindowBudget(3, 10.0)
     for t in (0.0, 1.0, 2.0):
         assert budget.delay(t) == 0.0
         budget.record(t)
@@ -74,7 +74,7 @@ def test_attempt_budget_is_a_sliding_window() -> None:
 
 
 def test_attempt_budget_never_exceeds_limit_in_any_window() -> None:
-    budget = AttemptBudget(300, 300.0)
+    budget = WindowBudget(300, 300.0)
     now = 0.0
     times = []
     for _ in range(1000):
@@ -85,6 +85,32 @@ def test_attempt_budget_never_exceeds_limit_in_any_window() -> None:
     for i, start in enumerate(times):
         in_window = [t for t in times[i:] if t < start + 300.0]
         assert len(in_window) <= 300
+
+
+def test_weight_budget_waits_for_enough_weight_to_leave_the_window() -> None:
+    budget = WindowBudget(100, 60.0)
+    budget.record(0.0, 50)
+    budget.record(10.0, 30)
+    assert budget.delay(20.0, 20) == 0.0
+    # 40 more would need 20 units gone: the 50 spent at 0.0 leave at 60.0.
+    assert budget.delay(20.0, 40) == pytest.approx(40.0)
+    assert budget.delay(60.0, 40) == 0.0
+    assert budget.used(60.0) == 30
+    # A cost above the whole limit goes once the window is empty.
+    assert budget.delay(60.0, 500) == pytest.approx(10.0)
+    assert budget.delay(70.0, 500) == 0.0
+
+
+def test_weight_budget_never_exceeds_limit_in_any_window() -> None:
+    budget = WindowBudget(1000, 60.0)
+    now, spent = 0.0, []
+    for cost in [250, 25, 50, 5] * 50:
+        now += budget.delay(now, cost)
+        budget.record(now, cost)
+        spent.append((now, cost))
+        now += 0.5
+    for start, _ in spent:
+        assert sum(c for t, c in spent if start <= t < start + 60.0) <= 1000
 
 
 def test_pacer_spaces_messages() -> None:

@@ -1,4 +1,4 @@
-"""Pure schedules: reconnect backoff, the connection-attempt budget, control pacing.
+"""Pure schedules: reconnect backoff, sliding-window budgets, control pacing.
 
 Nothing here sleeps or reads a clock: callers pass ``now`` in and sleep for what
 they are told, so every rule is tested synchronously.
@@ -10,7 +10,7 @@ import collections
 import random
 from typing import final
 
-__all__ = ["AttemptBudget", "Backoff", "Pacer", "rotation_delay"]
+__all__ = ["Backoff", "Pacer", "WindowBudget", "rotation_delay"]
 
 
 @final
@@ -66,32 +66,44 @@ class Backoff:
 
 
 @final
-class AttemptBudget:
-    """At most ``limit`` connection attempts in any sliding ``window`` seconds."""
+class WindowBudget:
+    """At most ``limit`` units (connection attempts, request weight) in any sliding
+    ``window`` seconds."""
 
     def __init__(self, limit: int, window: float) -> None:
         if limit < 1:
-            raise ValueError("the connection-attempt limit must be at least 1")
+            raise ValueError("a budget's limit must be at least 1")
         self._limit = limit
         self._window = window
-        self._times: collections.deque[float] = collections.deque()
+        self._spent: collections.deque[tuple[float, int]] = collections.deque()
+        self._used = 0
 
-    def delay(self, now: float) -> float:
-        """Seconds to wait before an attempt at ``now`` would be within budget."""
-        while self._times and self._times[0] <= now - self._window:
-            self._times.popleft()
-        if len(self._times) < self._limit:
+    def delay(self, now: float, cost: int = 1) -> float:
+        """Seconds to wait before spending ``cost`` at ``now`` would be within budget.
+
+        A cost above the whole limit waits for an empty window, then goes.
+        """
+        spent = self._spent
+        while spent and spent[0][0] <= now - self._window:
+            self._used -= spent.popleft()[1]
+        excess = self._used + min(cost, self._limit) - self._limit
+        if excess <= 0:
             return 0.0
-        return self._times[0] + self._window - now
+        for when, amount in spent:  # the oldest entries leave the window first
+            excess -= amount
+            if excess <= 0:
+                return when + self._window - now
+        raise AssertionError("unreachable: the window holds more than the excess")
 
-    def record(self, now: float) -> None:
-        """Count an attempt made at ``now``."""
-        self._times.append(now)
+    def record(self, now: float, cost: int = 1) -> None:
+        """Count ``cost`` spent at ``now``."""
+        self._spent.append((now, cost))
+        self._used += cost
 
     def used(self, now: float) -> int:
-        """Attempts counted in the window ending at ``now``."""
-        self.delay(now)
-        return len(self._times)
+        """Units counted in the window ending at ``now``."""
+        self.delay(now, 0)
+        return self._used
 
 
 @final

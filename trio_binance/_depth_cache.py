@@ -18,7 +18,7 @@ from typing import Any, Final, final
 import httpx
 import trio
 
-from ._backoff import Backoff
+from ._backoff import Backoff, WindowBudget
 from ._handle import StreamHandle
 from ._order_book import BookSync, DepthCache, OutOfSync
 from ._rest import BinanceAPIError
@@ -53,6 +53,8 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
         stream: StreamHandle,
         sync: BookSync,
         fetch: Callable[[], Awaitable[dict[str, Any]]],
+        budget: WindowBudget,
+        weight: int,
         backoff: Backoff,
         refresh_interval: float | None,
         description: str,
@@ -60,6 +62,8 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
         self._stream = stream
         self._sync = sync
         self._fetch = fetch
+        self._budget = budget
+        self._weight = weight
         self._backoff = backoff
         self._refresh_interval = refresh_interval
         self._refresh_at = float("inf")
@@ -233,6 +237,14 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
 
     async def _snapshot(self) -> dict[str, Any]:
         while True:
+            # Every book of the manager shares the product's weight budget: after a
+            # reconnect, hundreds of books re-sync without tripping Binance's limit.
+            wait = self._budget.delay(trio.current_time(), self._weight)
+            if wait > 0:
+                logger.info("%s: snapshot waits %.1f s for request weight", self._description, wait)
+                await trio.sleep(wait)
+                continue
+            self._budget.record(trio.current_time(), self._weight)
             try:
                 return await self._fetch()
             except BinanceAPIError as exc:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, final
 
 import trio
 
-from ._backoff import AttemptBudget
+from ._backoff import WindowBudget
 from ._connection import Connection
 from ._endpoints import Endpoints, Product
 from ._handle import Overflow, StreamHandle, _HandleState
@@ -105,7 +105,7 @@ class Engine:
         self.rng = rng or random.Random()
         self.pools: dict[tuple[Product, str], list[Connection]] = {}
         self.subs: dict[tuple[Product, str, str], Subscription] = {}
-        self.budget = AttemptBudget(
+        self.budget = WindowBudget(
             settings.max_connection_attempts, settings.connection_attempt_window
         )
         self.closed = False

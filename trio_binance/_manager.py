@@ -12,14 +12,14 @@ from typing import Any, final
 import httpx
 import trio
 
-from ._backoff import Backoff
+from ._backoff import Backoff, WindowBudget
 from ._depth_cache import DepthCacheHandle
 from ._endpoints import Endpoints, Product
 from ._engine import ConnectionStats, Engine, HandleOptions
 from ._enums import FuturesType, FuturesTypeLike, coerce_futures_type
 from ._exceptions import BinanceStreamError
 from ._handle import Overflow, StreamHandle
-from ._order_book import BookSync, validate_depth_limit
+from ._order_book import BookSync, snapshot_weight, validate_depth_limit
 from ._rest import RestClient, WallClock, fetch_depth_snapshot
 from ._settings import Settings
 from ._signing import Signer
@@ -38,13 +38,25 @@ logger = logging.getLogger("trio_binance")
 
 @final
 class _Http:
-    """The manager's ``httpx.AsyncClient``: the user's, or ours, made on first use."""
+    """The manager's REST access: its ``httpx.AsyncClient`` (the user's, or ours,
+    made on first use), and per product the weight budget its snapshots share."""
 
-    def __init__(self, given: httpx.AsyncClient | None, transport: Transport, timeout: float):
+    def __init__(self, given: httpx.AsyncClient | None, transport: Transport, settings: Settings):
         self._client = given
         self._own = given is None
         self._transport = transport
-        self._timeout = timeout
+        self._timeout = settings.request_timeout
+        self._settings = settings
+        self._budgets: dict[Product, WindowBudget] = {}
+
+    def snapshot_budget(self, product: Product) -> WindowBudget:
+        budget = self._budgets.get(product)
+        if budget is None:
+            settings = self._settings
+            per_minute = settings.limits_for(product).rest_weight_per_minute
+            limit = max(1, int(per_minute * settings.snapshot_weight_share))
+            budget = self._budgets[product] = WindowBudget(limit, 60.0)
+        return budget
 
     def get(self) -> httpx.AsyncClient:
         if self._client is None:
@@ -288,9 +300,9 @@ class BinanceSocketManager(StreamMethods):
         name = normalize_symbol(symbol).upper()
         endpoints = self._engine.endpoints
         http = self._http
+        assert http is not None
 
         async def fetch() -> dict[str, Any]:
-            assert http is not None
             return await fetch_depth_snapshot(http.get(), endpoints, product, name, limit)
 
         settings = self._engine.settings
@@ -306,6 +318,8 @@ class BinanceSocketManager(StreamMethods):
             stream=stream,
             sync=BookSync(name, spot=product is Product.SPOT, conv_type=conv_type),
             fetch=fetch,
+            budget=http.snapshot_budget(product),
+            weight=snapshot_weight(product, limit),
             backoff=backoff,
             refresh_interval=refresh_interval,
             description=f"{product.value} {name} order book",
@@ -490,7 +504,7 @@ async def open_binance_streams(
     group: BaseExceptionGroup[BaseException] | None = None
     # REST serves user data and order-book snapshots: our HTTP client (and its TLS
     # context) is made only when one of them needs it.
-    http = _Http(http_client, transport, settings.request_timeout)
+    http = _Http(http_client, transport, settings)
     rest_client = None
     if api_key is not None:
         rest_client = RestClient(

@@ -23,7 +23,14 @@ from typing import Any, Final, final
 
 from ._endpoints import Product
 
-__all__ = ["SNAPSHOT_LIMITS", "BookSync", "DepthCache", "OutOfSync", "validate_depth_limit"]
+__all__ = [
+    "SNAPSHOT_LIMITS",
+    "BookSync",
+    "DepthCache",
+    "OutOfSync",
+    "snapshot_weight",
+    "validate_depth_limit",
+]
 
 _FUTURES_LIMITS: Final = (5, 10, 20, 50, 100, 500, 1000)
 #: Snapshot sizes each REST depth endpoint accepts (spot: any from 1 to 5000).
@@ -33,6 +40,20 @@ SNAPSHOT_LIMITS: Final[dict[Product, tuple[int, ...] | range]] = {
     Product.COINM: _FUTURES_LIMITS,
     Product.OPTIONS: (10, 20, 50, 100, 500, 1000),
 }
+
+
+def snapshot_weight(product: Product, limit: int) -> int:
+    """The request weight Binance charges for a snapshot of ``limit`` levels."""
+    if product is Product.SPOT:
+        steps: tuple[tuple[int, int], ...] = ((100, 5), (500, 25), (1000, 50), (5000, 250))
+    elif product is Product.OPTIONS:
+        steps = ((50, 1), (100, 5), (500, 10), (1000, 20))
+    else:
+        steps = ((50, 2), (100, 5), (500, 10), (1000, 20))
+    for most, weight in steps:
+        if limit <= most:
+            return weight
+    return steps[-1][1]
 
 
 def validate_depth_limit(product: Product, limit: object) -> int:

@@ -21,6 +21,8 @@ class ProductLimits:
         max_streams: Streams per connection.
         max_incoming_rate: Messages per second the server accepts from us.
         pongs_count: Whether our pongs count towards ``max_incoming_rate`` (spot).
+        rest_weight_per_minute: The REST API's request-weight limit per IP and
+            minute (order-book snapshots are paced to a share of it).
     """
 
     ping_interval: float
@@ -28,14 +30,19 @@ class ProductLimits:
     max_streams: int
     max_incoming_rate: float
     pongs_count: bool = False
+    rest_weight_per_minute: int = 1200
 
 
+# REST weight per minute: UNCONFIRMED (not in our protocol notes); Binance's
+# published REQUEST_WEIGHT limits as we know them: spot 6000, futures 2400, options 400.
 _DEFAULT_LIMITS = {
-    Product.SPOT: ProductLimits(20.0, 60.0, 1024, 5.0, pongs_count=True),
-    Product.USDM: ProductLimits(180.0, 600.0, 1024, 10.0),
+    Product.SPOT: ProductLimits(
+        20.0, 60.0, 1024, 5.0, pongs_count=True, rest_weight_per_minute=6000
+    ),
+    Product.USDM: ProductLimits(180.0, 600.0, 1024, 10.0, rest_weight_per_minute=2400),
     # COIN-M docs disagree (1024 vs 200): 200 is safe either way.
-    Product.COINM: ProductLimits(180.0, 600.0, 200, 10.0),
-    Product.OPTIONS: ProductLimits(300.0, 900.0, 200, 10.0),
+    Product.COINM: ProductLimits(180.0, 600.0, 200, 10.0, rest_weight_per_minute=2400),
+    Product.OPTIONS: ProductLimits(300.0, 900.0, 200, 10.0, rest_weight_per_minute=400),
 }
 
 
@@ -88,6 +95,9 @@ class Settings:
             its ``expirationTime``.
         credential_retries: Consecutive failures of a credential step (key, token,
             signature subscription) after which the handle raises ``UserStreamError``.
+        snapshot_weight_share: Share of a product's ``rest_weight_per_minute`` that the
+            manager's order-book snapshots may use together; the rest is left to your
+            own REST calls.  Snapshots beyond it wait.
     """
 
     limits: dict[Product, ProductLimits] = dataclasses.field(
@@ -122,6 +132,7 @@ class Settings:
     listen_key_validity: float = 3600.0
     listen_token_renew_before: float = 600.0
     credential_retries: int = 5
+    snapshot_weight_share: float = 0.5
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -130,6 +141,9 @@ class Settings:
                 raise ValueError(f"Settings.{field.name} must be >= 0, got {value!r}")
         if self.rotation_margin + self.rotation_jitter >= self.max_lifetime:
             raise ValueError("rotation_margin + rotation_jitter must be below max_lifetime")
+        share = self.snapshot_weight_share
+        if not 0 < share <= 1:
+            raise ValueError(f"Settings.snapshot_weight_share must be in (0, 1], got {share!r}")
         if self.subscribe_batch < 1 or self.read_size < 1024:
             raise ValueError("subscribe_batch must be >= 1 and read_size >= 1024")
         missing = set(Product) - set(self.limits)

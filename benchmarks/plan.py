@@ -124,11 +124,14 @@ def build_jobs(
                     )
                     jobs.append(Job(client, spec, rep, len(spec.streams)))
     if tls:
+        tls_modes = [("throughput", profile.counts["mixed"])] if throughput else []
+        if latency:
+            tls_modes.append(("latency", profile.latency_count))
         for rep in range(profile.tls_reps):
             for client in _rotate([c for c in clients if c.tls], rep):
-                count = profile.counts["mixed"]
-                spec = spec_for(client, "throughput", "mixed", count, mix_streams("mixed"), True)
-                jobs.append(Job(client, spec, rep, len(spec.streams)))
+                for mode, count in tls_modes:
+                    spec = spec_for(client, mode, "mixed", count, mix_streams("mixed"), True)
+                    jobs.append(Job(client, spec, rep, len(spec.streams)))
     if memory:
         for rep in range(profile.memory_reps):
             for size in profile.memory_sizes:

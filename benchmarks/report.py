@@ -88,8 +88,20 @@ class _Index:
     def cpu(self, client: str, mix: str = "mixed", tls: bool = False) -> float | None:
         return self.median(client, "throughput", mix, lambda r: r.result.cpu_us_per_msg, tls=tls)
 
-    def latency(self, client: str, q: str) -> float | None:
-        return self.median(client, "latency", "mixed", lambda r: r.result.latency_us.get(q, 0))
+    def latency(self, client: str, q: str, tls: bool = False) -> float | None:
+        return self.median(
+            client, "latency", "mixed", lambda r: r.result.latency_us.get(q, 0), tls=tls
+        )
+
+    def wake_cpu(self, client: str, tls: bool = False) -> float | None:
+        """CPU µs per message at the latency scenario's rate (wake-ups included)."""
+        return self.median(
+            client,
+            "latency",
+            "mixed",
+            lambda r: 1e6 * r.result.cpu_seconds / max(1, r.result.timed),
+            tls=tls,
+        )
 
     def memory_mb(self, client: str, streams: int, idle: bool = False) -> float | None:
         def over(r: Record) -> float:
@@ -271,16 +283,8 @@ def render(records: list[Record], meta: dict[str, Any]) -> str:
                 _fmt(idx.latency(c, "p99")),
                 _fmt(idx.latency(c, "p999")),
                 _fmt(worst),
-                _fmt(
-                    idx.median(
-                        c,
-                        "latency",
-                        "mixed",
-                        lambda r: 1e6 * r.result.cpu_seconds / max(1, r.result.timed),
-                    ),
-                    ".1f",
-                ),
-                _lost_cell(*idx.lost(c, "latency")),
+                _fmt(idx.wake_cpu(c), ".1f"),
+                _lost_cell(*idx.lost(c, "latency", tls=False)),
             ]
         )
     out += _table(
@@ -297,6 +301,31 @@ def render(records: list[Record], meta: dict[str, Any]) -> str:
         ],
         rows,
     )
+
+    tls_latency = [c for c in present if idx.select(c, "latency", "mixed", tls=True)]
+    if tls_latency:
+        out += [
+            "",
+            f"## Latency over TLS at {LATENCY_RATE:,.0f} msgs/s",
+            "",
+            "The latency scenario again, over `wss://` (see Throughput over TLS).  "
+            f"Medians of {profile.get('tls_reps', 1)} run(s).",
+            "",
+        ]
+        rows = [
+            [
+                labels.get(c, c),
+                _fmt(idx.latency(c, "p50", tls=True)),
+                _fmt(idx.latency(c, "p90", tls=True)),
+                _fmt(idx.latency(c, "p99w", tls=True)),
+                _fmt(idx.wake_cpu(c, tls=True), ".1f"),
+                _lost_cell(*idx.lost(c, "latency", tls=True)),
+            ]
+            for c in tls_latency
+        ]
+        out += _table(
+            ["client", "p50 µs", "p90 µs", "p99 µs (1 s windows)", "CPU µs/msg", "lost"], rows
+        )
 
     # -- memory ------------------------------------------------------------------
     sizes: list[int] = profile["memory_sizes"]

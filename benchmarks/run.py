@@ -123,7 +123,7 @@ def run_job(job: Job, server: ServerProcess, pin: Callable[[], None] | None) -> 
 
 def _progress(index: int, total: int, record: Record) -> str:
     r = record.result
-    mode = "tls" if record.tls else record.mode
+    mode = f"{record.mode[:3]}+tls" if record.tls else record.mode
     what = f"{mode:<10} {record.mix if record.mode != 'memory' else record.streams!s:<6}"
     head = f"[{index:>3}/{total}] {what} rep {record.rep + 1} {record.client:<18}"
     if record.mode == "throughput":
@@ -148,7 +148,7 @@ def main() -> None:
     parser.add_argument("--no-throughput", action="store_true")
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--no-memory", action="store_true")
-    parser.add_argument("--no-tls", action="store_true", help="skip the throughput run over TLS")
+    parser.add_argument("--no-tls", action="store_true", help="skip the runs over TLS")
     parser.add_argument("--no-pin", action="store_true", help="do not pin server/client to CPUs")
     parser.add_argument("--output", default=str(RESULTS / "latest.md"))
     args = parser.parse_args()

@@ -138,6 +138,20 @@ async def test_many_small_writes_all_arrive(tls: bool) -> None:
             assert await receive_exactly(client, 12000) == b"".join(pieces)
 
 
+async def test_one_tls_read_takes_every_record_already_received() -> None:
+    # A server may send one small TLS record per message: one read must still take
+    # all that has arrived, as a plain TCP read would, not one record.
+    async with connected(True) as (client, peer):
+        assert peer.stream is not None
+        for i in range(50):
+            await peer.stream.send_all(b"%04d" % i)  # one record each
+        await trio.testing.wait_all_tasks_blocked()
+        first = await client.receive_some(16384)
+        assert len(first) > 4
+        rest = await receive_exactly(client, 200 - len(first))
+        assert first + rest == b"".join(b"%04d" % i for i in range(50))
+
+
 @both
 async def test_send_all_waits_for_a_slow_reader(tls: bool) -> None:
     async with connected(tls) as (client, peer):

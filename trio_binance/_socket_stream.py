@@ -27,6 +27,7 @@ call is a checkpoint.
 
 from __future__ import annotations
 
+import select
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
@@ -59,6 +60,8 @@ class SocketStream(trio.abc.Stream):
         sock.setblocking(False)
         self._sock = sock
         self._tls = sock if isinstance(sock, ssl.SSLSocket) else None
+        # TLS: asks the kernel "any bytes?" without a failing TLS read (~6x the cost).
+        self._readable_now = _readiness_probe(sock) if self._tls is not None else _never
         self._closed = False
         self._receiving = False
         self._sending = False
@@ -116,20 +119,19 @@ class SocketStream(trio.abc.Stream):
                 return data
             waited = True
 
-    @staticmethod
-    def _more_records(tls: ssl.SSLSocket, data: bytes, size: int) -> bytes:
+    def _more_records(self, tls: ssl.SSLSocket, data: bytes, size: int) -> bytes:
         """Add the TLS records already received to ``data``, up to ``size`` bytes.
 
         One TLS read returns one record, and a server may send one record per
-        message: reading on until the socket has no complete record left keeps a read
-        as large as a plain TCP read would be (asyncio's SSL layer does the same).
+        message: reading on while the socket has bytes keeps a read as large as a
+        plain TCP read would be (asyncio's SSL layer does the same).
         """
         parts = [data]
         total = len(data)
-        while total < size:
+        while total < size and (tls.pending() or self._readable_now()):
             try:
                 more = tls.recv(size - total)
-            except OSError:  # SSLWantReadError: no complete record; errors: next call
+            except OSError:  # SSLWantReadError: only part of a record; errors: next call
                 break
             if not more:  # end of stream: the next call returns b""
                 break
@@ -198,6 +200,19 @@ class SocketStream(trio.abc.Stream):
             notify_closing(self._sock)
             self._sock.close()
         await checkpoint()
+
+
+def _never() -> bool:
+    return False
+
+
+def _readiness_probe(sock: socket.socket) -> Callable[[], object]:
+    """A function telling, without waiting, whether ``sock`` has bytes to read."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        return lambda: poller.poll(0)
+    return lambda: select.select([sock], [], [], 0)[0]  # pragma: no cover - Windows
 
 
 async def open_socket_stream(

@@ -25,7 +25,7 @@ import httpx
 import orjson
 import trio
 
-from ._backoff import Backoff, Pacer, rotation_delay
+from ._backoff import Pacer, rotation_delay
 from ._endpoints import Product
 from ._exceptions import BinanceStreamError
 from ._protocol import control_error, encode_request
@@ -148,14 +148,7 @@ class Connection:
         self.stuck: set[_HandleState] = set()
         self.links: list[Link] = []
         self.closing = False
-        self.backoff = Backoff(
-            initial=self.settings.backoff_initial,
-            maximum=self.settings.backoff_max,
-            reject=self.settings.reject_backoff,
-            ban=self.settings.ban_backoff,
-            reject_max=self.settings.reject_backoff_max,
-            rng=self.rng,
-        )
+        self.backoff = self.settings.backoff(self.rng)
         self.connects = 0
         self.reconnects = 0
         self.rotations = 0

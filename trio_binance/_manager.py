@@ -12,7 +12,7 @@ from typing import Any, final
 import httpx
 import trio
 
-from ._backoff import Backoff, WindowBudget
+from ._backoff import WindowBudget
 from ._depth_cache import DepthCacheHandle
 from ._endpoints import Endpoints, Product
 from ._engine import ConnectionStats, Engine, HandleOptions
@@ -305,22 +305,13 @@ class BinanceSocketManager(StreamMethods):
         async def fetch() -> dict[str, Any]:
             return await fetch_depth_snapshot(http.get(), endpoints, product, name, limit)
 
-        settings = self._engine.settings
-        backoff = Backoff(
-            initial=settings.backoff_initial,
-            maximum=settings.backoff_max,
-            reject=settings.reject_backoff,
-            ban=settings.ban_backoff,
-            reject_max=settings.reject_backoff_max,
-            rng=self._engine.rng,
-        )
         return DepthCacheHandle(
             stream=stream,
             sync=BookSync(name, spot=product is Product.SPOT, conv_type=conv_type),
             fetch=fetch,
             budget=http.snapshot_budget(product),
             weight=snapshot_weight(product, limit),
-            backoff=backoff,
+            backoff=self._engine.settings.backoff(self._engine.rng),
             refresh_interval=refresh_interval,
             description=f"{product.value} {name} order book",
         )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 from typing import final
 
+from ._backoff import Backoff
 from ._endpoints import Product
 
 __all__ = ["ProductLimits", "Settings"]
@@ -149,6 +151,17 @@ class Settings:
         missing = set(Product) - set(self.limits)
         if missing:
             raise ValueError(f"Settings.limits lacks {sorted(p.value for p in missing)}")
+
+    def backoff(self, rng: random.Random | None = None) -> Backoff:
+        """A fresh reconnect :class:`~trio_binance._backoff.Backoff` with these delays."""
+        return Backoff(
+            initial=self.backoff_initial,
+            maximum=self.backoff_max,
+            reject=self.reject_backoff,
+            ban=self.ban_backoff,
+            reject_max=self.reject_backoff_max,
+            rng=rng,
+        )
 
     def limits_for(self, product: Product) -> ProductLimits:
         """The :class:`ProductLimits` of ``product``."""

@@ -205,6 +205,27 @@ async def test_clones_share_the_buffer_and_release_once() -> None:
         await clone.receive()
 
 
+async def test_parked_clones_all_get_messages_put_in_one_burst() -> None:
+    # The reader puts a whole chunk without yielding; a clone waiting on the empty
+    # buffer must not be left parked while another clone's message sits there.
+    state, handle = make(size=10)
+    handles = [handle, handle.clone(), handle.clone()]
+    got: dict[int, list[int]] = {0: [], 1: [], 2: []}
+
+    async def consume(index: int) -> None:
+        got[index].append(await handles[index].receive())
+
+    with trio.fail_after(5):  # a clone left parked would hang here
+        async with trio.open_nursery() as nursery:
+            for index in range(3):
+                nursery.start_soon(consume, index)
+            await trio.testing.wait_all_tasks_blocked()
+            for i in range(3):
+                state.put(i)
+    assert sorted(m for msgs in got.values() for m in msgs) == [0, 1, 2]
+    assert all(len(msgs) == 1 for msgs in got.values())
+
+
 async def test_public_async_methods_checkpoint() -> None:
     state, handle = make()
     state.put(1)

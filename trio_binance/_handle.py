@@ -221,9 +221,12 @@ class _HandleState:
         items = self.items
         self.messages += 1
         if len(items) < self.capacity:
+            if items:  # consumers park only on an empty buffer: nobody to wake
+                items.append(item)
+                return
             items.append(item)
             if self.lot:
-                self.lot.unpark()
+                self.lot.unpark_all()  # clones too: whoever finds nothing parks again
             return
         self._overflow(item)
 
@@ -250,9 +253,7 @@ class _HandleState:
                 # Back on the fast path until the hard limit; take() restores the
                 # soft limit once the consumer has caught up.
                 self.capacity = self.max_backlog
-                items.append(item)
-                if self.lot:
-                    self.lot.unpark()
+                items.append(item)  # not empty before: no consumer is parked
                 return
             self._fail_overflow(len(items))
         elif policy is Overflow.DROP_OLDEST:

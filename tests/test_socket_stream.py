@@ -191,6 +191,46 @@ async def test_end_of_stream_without_goodbye(tls: bool) -> None:
         assert await client.receive_some() == b""
 
 
+@both
+async def test_receive_some_nowait_takes_only_what_has_arrived(tls: bool) -> None:
+    async with connected(tls) as (client, peer):
+        assert peer.stream is not None
+        with pytest.raises(trio.WouldBlock):
+            client.receive_some_nowait(1024)
+        payload = bytes(range(256)) * 256  # 64 KiB: more than one read
+        await peer.stream.send_all(payload)
+        await trio.testing.wait_all_tasks_blocked()
+        got = bytearray()
+        with trio.testing.assert_no_checkpoints():
+            while True:
+                try:
+                    chunk = client.receive_some_nowait(16384)
+                except trio.WouldBlock:
+                    break
+                assert 0 < len(chunk) <= 16384
+                got += chunk
+        # Everything not taken yet is still there for the waiting call.
+        got += await receive_exactly(client, len(payload) - len(got))
+        assert got == payload
+        await peer.stream.aclose()  # on loopback the goodbye is there when this returns
+        assert client.receive_some_nowait(16) == b""
+
+
+async def test_receive_some_nowait_refuses_what_receive_some_refuses() -> None:
+    async with connected(False) as (client, _peer):
+        with pytest.raises(ValueError, match="at least 1"):
+            client.receive_some_nowait(0)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client.receive_some, 10)
+            await trio.testing.wait_all_tasks_blocked()
+            with pytest.raises(trio.BusyResourceError):
+                client.receive_some_nowait(10)
+            nursery.cancel_scope.cancel()
+        await client.aclose()
+        with pytest.raises(trio.ClosedResourceError):
+            client.receive_some_nowait(10)
+
+
 async def test_reset_connection_is_broken() -> None:
     # (Over TLS a reset reads as an end of stream, as with trio.SSLStream's
     # https_compatible mode: the WebSocket layer reports both as code 1006.)

@@ -358,9 +358,12 @@ class Connection:
         pongs_count = self.settings.limits_for(self.product).pongs_count
         fragments: list[bytes] = []
         fragment_opcode = TEXT
+        turn = self.engine.turn
+        handed_over = False
         try:
             while True:
-                frames = await ws.read_frames()
+                frames = await ws.read_frames(checkpointed=handed_over)
+                turn.woke = False  # only wakes by this chunk count (a stale one: no waker)
                 now = trio.current_time()
                 link.last_frame = now
                 link.frames += len(frames)
@@ -406,8 +409,14 @@ class Connection:
                         self._malformed(link, "a message that is not a JSON object")
                 if alive:
                     link.last_activity = now
+                handed_over = False
                 if self.behind:
                     await self._let_consumers_catch_up()
+                elif turn.woke and ws.more_waiting:
+                    # Consumers first: they drain this read before the next one (see
+                    # ConsumerTurn); the park is this loop's checkpoint.
+                    await turn.pass_to_consumers()
+                    handed_over = True
         except WebSocketClosed as exc:
             link.close_code = exc.code
             if not link.close_reason:

@@ -21,7 +21,7 @@ import trio
 from ._backoff import WindowBudget
 from ._connection import Connection
 from ._endpoints import Endpoints, Product
-from ._handle import Overflow, StreamHandle, _HandleState
+from ._handle import ConsumerTurn, Overflow, StreamHandle, _HandleState
 from ._settings import Settings
 from ._streams import StreamRequest
 from ._subscription import Subscription
@@ -110,6 +110,7 @@ class Engine:
         )
         self.closed = False
         self._states: set[_HandleState] = set()
+        self.turn = ConsumerTurn()  # readers hand it to the consumers they woke
         self.user_streams: dict[tuple[str, ...], UserStream] = {}
         self._request_ids = itertools.count(1)
         self.connection_numbers = itertools.count(1)
@@ -165,6 +166,7 @@ class Engine:
             max_backlog=self.settings.max_backlog,
             gap_notices=options.gap_notices,
             live_timeout=self.settings.live_timeout,
+            turn=self.turn,
         )
 
     def open_user(

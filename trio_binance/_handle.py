@@ -3,8 +3,9 @@
 A handle's buffer is filled synchronously by the connection's reader (never an
 ``await`` per message) and drained by the consumer.  What happens when the consumer
 falls behind is the handle's :class:`Overflow` policy; whatever the policy, the
-reader never waits for a consumer, so one slow handle cannot stall other handles or
-the connection's ping answers.
+reader never waits for a consumer to catch up, so one slow handle cannot stall other
+handles or the connection's ping answers.  (After a full read it lets the consumers
+it has just woken run first, see :class:`ConsumerTurn`: one pass of the scheduler.)
 """
 
 from __future__ import annotations
@@ -141,6 +142,42 @@ def _event_lag(event_time: int | None, receive_time: float | None) -> float | No
     return time.time() - age - event_time / 1000
 
 
+@final
+class ConsumerTurn:
+    """Lets a reader hand the turn to the consumers it woke before it reads again.
+
+    One per manager, shared by its handles and connections.  After a read that filled
+    its buffer (so more data is waiting) and woke consumers, the reader parks here;
+    the first woken consumer to run unparks it.  Without this, Trio's scheduler runs
+    the reader before those consumers half of the time, and a firehose keeps two or
+    more reads' worth of decoded messages alive: with large messages (depth updates)
+    that is enough young objects to set off Python's garbage collector, which then
+    costs more than everything else together.  The wait is always short: a woken
+    task runs in the scheduler's next batch, whatever it does next.
+    """
+
+    __slots__ = ("lot", "woke")
+
+    def __init__(self) -> None:
+        self.lot = trio.lowlevel.ParkingLot()
+        self.woke = False  # set by a handle that woke its consumer, cleared by the reader
+
+    async def pass_to_consumers(self) -> None:
+        """Park until a consumer has run.
+
+        Only for a reader that saw :attr:`woke` set by its own deliveries in its
+        current step: those consumers run in the scheduler's next batch, and the
+        first of them unparks it.  (A stale flag could park it with no one to wake
+        it, so the reader clears the flag before delivering.)
+        """
+        self.woke = False
+        await self.lot.park()
+
+    def consumer_ran(self) -> None:
+        if self.lot:
+            self.lot.unpark_all()
+
+
 class _HandleState:
     """The buffer and status shared by a handle and its clones."""
 
@@ -169,6 +206,7 @@ class _HandleState:
         "release",
         "soft_limit",
         "stats_source",
+        "turn",
         "unavailable_cause",
         "warned",
         "warned_at",
@@ -183,8 +221,10 @@ class _HandleState:
         max_backlog: int,
         gap_notices: bool,
         live_timeout: float | None,
+        turn: ConsumerTurn | None = None,
     ) -> None:
         self.description = description
+        self.turn = ConsumerTurn() if turn is None else turn
         self.items: collections.deque[Any] = collections.deque()
         self.policy = policy
         self.soft_limit = max_queue_size
@@ -227,6 +267,7 @@ class _HandleState:
             items.append(item)
             if self.lot:
                 self.lot.unpark_all()  # clones too: whoever finds nothing parks again
+                self.turn.woke = True
             return
         self._overflow(item)
 
@@ -514,6 +555,7 @@ class StreamHandle(trio.abc.ReceiveChannel[Any]):
             # Parking is the schedule point; a message found on waking is returned
             # without a second round trip through the scheduler.
             await st.lot.park()
+            st.turn.consumer_ran()
             try:
                 return self.receive_nowait()
             except trio.WouldBlock:

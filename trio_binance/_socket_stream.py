@@ -90,6 +90,38 @@ class SocketStream(trio.abc.Stream):
         finally:
             self._receiving = False
 
+    def receive_some_nowait(self, max_bytes: int) -> bytes:
+        """Read what has already arrived, without a checkpoint; ``b""`` at end of stream.
+
+        For a caller that has just passed a checkpoint of its own and expects data
+        to be waiting (its last read was full): it saves a second trip through the
+        scheduler.
+
+        Raises:
+            trio.WouldBlock: Nothing has arrived (or TLS needs to wait): use
+                :meth:`receive_some`.
+            trio.BusyResourceError: Another task is receiving.
+            trio.ClosedResourceError: The stream was closed.
+            trio.BrokenResourceError: The connection failed.
+        """
+        if max_bytes < 1:
+            raise ValueError(f"max_bytes must be at least 1, not {max_bytes}")
+        if self._receiving:
+            raise trio.BusyResourceError("another task is already receiving on this stream")
+        if self._closed:
+            raise trio.ClosedResourceError("the stream was closed")
+        try:
+            data = self._sock.recv(max_bytes)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            raise trio.WouldBlock from None
+        except OSError as exc:
+            raise trio.BrokenResourceError(f"receive failed: {exc!r}") from exc
+        tls = self._tls
+        if tls is not None and 0 < len(data) < max_bytes:
+            data = self._more_records(tls, data, max_bytes)
+        self._drained = len(data) < max_bytes
+        return data
+
     async def _receive(self, size: int) -> bytes:
         sock = self._sock
         tls = self._tls

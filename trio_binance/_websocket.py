@@ -14,7 +14,7 @@ read a batch of frames, send text, ping, close.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final, cast, final
 
 import trio
@@ -89,7 +89,12 @@ class WebSocket:
         self._leftover = leftover
         self._send_lock = trio.StrictFIFOLock()
         self._closed: WebSocketClosed | None = None
+        # Our SocketStream can read without a checkpoint; other streams cannot.
+        self._receive_nowait: Callable[[int], bytes] | None = getattr(
+            stream, "receive_some_nowait", None
+        )
         self.bytes_received = 0
+        self.more_waiting = False  # the last read filled its buffer: more has arrived
 
     @property
     def closed(self) -> bool:
@@ -108,11 +113,15 @@ class WebSocket:
                 self._closed = WebSocketClosed(ABNORMAL_CLOSURE)
         return self._closed
 
-    async def read_frames(self) -> Sequence[Frame]:
+    async def read_frames(self, *, checkpointed: bool = False) -> Sequence[Frame]:
         """Read one chunk of bytes and return every frame completed by it.
 
         Pings are answered before this returns.  A close frame, when received, is the
         last frame returned; the call after it raises :class:`WebSocketClosed`.
+
+        Args:
+            checkpointed: The caller has just passed a checkpoint: bytes that have
+                already arrived are read without another one.
 
         Raises:
             WebSocketClosed: The connection is closed (by either side or by the network).
@@ -123,11 +132,20 @@ class WebSocket:
         if self._closed is not None or self._proto.state is not State.OPEN:
             await trio.lowlevel.checkpoint()
             raise self._close_error()
+        size = self._read_size
         try:
-            data = await self._stream.receive_some(self._read_size)
+            data: bytes | bytearray | None = None
+            if checkpointed and self._receive_nowait is not None:
+                try:
+                    data = self._receive_nowait(size)
+                except trio.WouldBlock:
+                    pass
+            if data is None:
+                data = await self._stream.receive_some(size)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             self._closed = WebSocketClosed(ABNORMAL_CLOSURE, type(exc).__name__)
             raise self._closed from exc
+        self.more_waiting = len(data) >= size
         proto = self._proto
         if data:
             self.bytes_received += len(data)

@@ -11,10 +11,9 @@ import dataclasses
 import socket
 import ssl
 import struct
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
-from pathlib import Path
 
 import orjson
 import pytest
@@ -26,31 +25,9 @@ from trio_binance._socket_stream import SocketStream, open_socket_stream
 from trio_binance._websocket import open_websocket
 from trio_binance.testing import open_fake_binance
 
-TLS_DIR = Path(__file__).parent / "tls"
+from ._loopback import client_context, server_context, tcp_server, tls_terminator
+
 LIMIT = 10  # seconds: a bound on a hang, never waited out by a passing test
-
-
-def client_context() -> ssl.SSLContext:
-    """Trusts the test CA only."""
-    return ssl.create_default_context(cafile=str(TLS_DIR / "ca.pem"))
-
-
-def server_context() -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(TLS_DIR / "server.pem"), str(TLS_DIR / "server.key"))
-    return context
-
-
-Handler = Callable[[trio.SocketStream], Awaitable[None]]
-
-
-@asynccontextmanager
-async def tcp_server(handler: Handler) -> AsyncIterator[int]:
-    """Serve ``handler`` on 127.0.0.1 (plain TCP); yields the port."""
-    async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(partial(trio.serve_tcp, handler, 0, host="127.0.0.1"))
-        yield listeners[0].socket.getsockname()[1]
-        nursery.cancel_scope.cancel()
 
 
 class Peer:
@@ -360,31 +337,6 @@ async def test_cancelled_handshake_closes_the_socket() -> None:
 
 
 # --------------------------------------------------------------- end to end over wss
-
-
-async def _pump(source: trio.abc.Stream, sink: trio.abc.Stream) -> None:
-    try:
-        while data := await source.receive_some():
-            await sink.send_all(data)
-    except (trio.BrokenResourceError, trio.ClosedResourceError):
-        pass
-    finally:
-        await trio.aclose_forcefully(sink)
-
-
-@asynccontextmanager
-async def tls_terminator(target_port: int) -> AsyncIterator[int]:
-    """A TLS front (like Binance's) for a plain loopback server; yields its port."""
-
-    async def handler(raw: trio.SocketStream) -> None:
-        front = trio.SSLStream(raw, server_context(), server_side=True)
-        back = await trio.open_tcp_stream("127.0.0.1", target_port)
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(_pump, front, back)
-            nursery.start_soon(_pump, back, front)
-
-    async with tcp_server(handler) as port:
-        yield port
 
 
 async def test_websocket_over_tls() -> None:

@@ -31,6 +31,7 @@ from ._order_book import DepthCache as DepthCache
 from ._rest import BinanceAPIError as BinanceAPIError
 from ._settings import ProductLimits as ProductLimits
 from ._settings import Settings as Settings
+from ._socket_stream import ProxyError as ProxyError
 from ._streams import RetiredStreamError as RetiredStreamError
 from ._threaded import ThreadedWebsocketManager as ThreadedWebsocketManager
 from ._transport import NetworkTransport as NetworkTransport
@@ -53,6 +54,7 @@ __all__ = [
     "Overflow",
     "Product",
     "ProductLimits",
+    "ProxyError",
     "QueueOverflow",
     "RetiredStreamError",
     "Settings",

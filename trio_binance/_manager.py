@@ -418,6 +418,20 @@ class BinanceSocketManager(StreamMethods):
         return self._engine.open(request, self._handle_options)
 
 
+def _transport_for(transport: Transport | None, https_proxy: str | None) -> Transport:
+    """The transport to use, from the ``transport`` and ``https_proxy`` arguments."""
+    if transport is None:
+        return NetworkTransport(proxy=https_proxy)
+    if https_proxy is not None:
+        raise ValueError(
+            "give either transport or https_proxy, not both "
+            "(a proxy goes in NetworkTransport(proxy=...))"
+        )
+    if not isinstance(transport, Transport):
+        raise ValueError("transport must provide open_stream() and http_transport()")
+    return transport
+
+
 @asynccontextmanager
 async def open_binance_streams(
     api_key: str | None = None,
@@ -428,6 +442,7 @@ async def open_binance_streams(
     demo: bool = False,
     endpoints: Endpoints | None = None,
     transport: Transport | None = None,
+    https_proxy: str | None = None,
     max_queue_size: int = 100,
     overflow: Overflow | str = Overflow.BLOCK,
     gap_notices: bool = False,
@@ -455,6 +470,9 @@ async def open_binance_streams(
             e.g. ``fake.endpoints`` of the fake exchange.
         transport: How connections reach the exchange: the network by default,
             ``fake.transport`` in tests.
+        https_proxy: An HTTP proxy, ``http://[user:password@]host[:port]``, for every
+            connection and REST call (the name python-binance uses); shorthand for
+            ``transport=NetworkTransport(proxy=...)``.
         max_queue_size: Default handle buffer size before the overflow policy applies.
         overflow: Default :class:`Overflow` policy of handles.
         gap_notices: Default for in-band :class:`Gap` notices.
@@ -480,10 +498,7 @@ async def open_binance_streams(
         endpoints = Endpoints.select(tld=tld, testnet=testnet, demo=demo)
     elif not isinstance(endpoints, Endpoints):
         raise ValueError(f"endpoints must be an Endpoints instance, got {type(endpoints).__name__}")
-    if transport is None:
-        transport = NetworkTransport()
-    elif not isinstance(transport, Transport):
-        raise ValueError("transport must provide open_stream() and http_transport()")
+    transport = _transport_for(transport, https_proxy)
     settings = settings or Settings()
     if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
         raise ValueError("api_key must be a non-empty string")

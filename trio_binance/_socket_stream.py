@@ -20,6 +20,9 @@ scenario (one wake-up per message), it takes about 4 µs off each message (p50 a
   default context sets ``OP_NO_RENEGOTIATION``, and a send that would need one
   fails as a broken connection, which the engine reconnects.
 
+* Through an HTTP proxy (:class:`HttpProxy`): the TCP connection goes to the proxy,
+  a ``CONNECT`` opens a tunnel to the exchange, and TLS runs end to end inside it.
+
 Cancellation follows Trio's rules for streams.  A cancelled ``receive_some``
 consumes no data, and a cancelled ``send_all`` leaves the stream broken.  Every
 call is a checkpoint.
@@ -27,9 +30,11 @@ call is a checkpoint.
 
 from __future__ import annotations
 
+import base64
 import select
 import socket
 import ssl
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Final, final
 
@@ -43,7 +48,7 @@ from trio.lowlevel import (
     wait_writable,
 )
 
-__all__ = ["SocketStream", "open_socket_stream"]
+__all__ = ["HttpProxy", "ProxyError", "SocketStream", "open_socket_stream"]
 
 DEFAULT_RECEIVE_SIZE: Final = 65536
 
@@ -248,21 +253,35 @@ def _readiness_probe(sock: socket.socket) -> Callable[[], object]:
 
 
 async def open_socket_stream(
-    host: str, port: int, *, ssl_context: ssl.SSLContext | None = None
+    host: str,
+    port: int,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    proxy: HttpProxy | None = None,
 ) -> SocketStream:
     """Connect to ``host:port`` (Trio's happy eyeballs), with TLS if ``ssl_context``.
+
+    With ``proxy``, the TCP connection goes to the proxy, which is asked to open a
+    tunnel to ``host:port`` (HTTP ``CONNECT``); TLS, if any, then runs end to end
+    through the tunnel, verified against ``host``.
 
     The caller bounds the whole call with a timeout.
 
     Raises:
+        ProxyError: The proxy refused or broke the tunnel.
         OSError: The connection or the TLS handshake failed (``ssl.SSLError`` and
             ``ssl.SSLCertVerificationError`` are ``OSError`` subclasses).
     """
-    tcp = await trio.open_tcp_stream(host, port)
+    if proxy is None:
+        tcp = await trio.open_tcp_stream(host, port)
+    else:
+        tcp = await trio.open_tcp_stream(proxy.host, proxy.port)
     sock = socket.socket(fileno=tcp.socket.detach())
-    if ssl_context is None:
-        return SocketStream(sock)
     try:
+        if proxy is not None:
+            await _open_tunnel(sock, proxy, host, port)
+        if ssl_context is None:
+            return SocketStream(sock)
         tls = ssl_context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
     except BaseException:
         sock.close()
@@ -281,3 +300,132 @@ async def open_socket_stream(
         await trio.aclose_forcefully(stream)
         raise
     return stream
+
+
+# ------------------------------------------------------------------ HTTP proxies
+
+_MAX_PROXY_RESPONSE: Final = 16384
+
+
+class ProxyError(OSError):
+    """The HTTP proxy refused the tunnel or broke it while it was being opened.
+
+    Attributes:
+        status: The proxy's HTTP status (407: it wants credentials), or ``None``
+            when it answered with something other than an HTTP response.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@final
+class HttpProxy:
+    """Where an HTTP proxy is, and the credentials it wants (never shown).
+
+    Args:
+        url: ``http://[user:password@]host[:port]`` (port 80 by default).
+            User and password are percent-decoded and sent as Basic credentials.
+
+    Raises:
+        ValueError: ``url`` is not of that form.
+    """
+
+    __slots__ = ("_authorization", "host", "port")
+
+    def __init__(self, url: str) -> None:
+        if not isinstance(url, str):
+            raise ValueError(f"a proxy must be a URL string, got {type(url).__name__}")
+        allowed = "an http:// URL such as 'http://proxy.example:3128' or 'http://user:password@proxy.example:3128'"
+        parts = urllib.parse.urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if (
+            parts.scheme.lower() != "http"
+            or not parts.hostname
+            or port == -1
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+        ):
+            # The URL may carry a password: name its parts, never echo it.
+            raise ValueError(f"the proxy must be {allowed}")
+        self.host: str = parts.hostname
+        self.port: int = 80 if port is None else port
+        self._authorization: str | None = None
+        if parts.username is not None:
+            user = urllib.parse.unquote(parts.username)
+            password = urllib.parse.unquote(parts.password or "")
+            token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            self._authorization = f"Basic {token}"
+
+    def __repr__(self) -> str:
+        auth = "<credentials>@" if self._authorization else ""
+        return f"HttpProxy('http://{auth}{self.address}')"
+
+    @property
+    def address(self) -> str:
+        """``host:port``, as shown in errors and logs."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def connect_request(self, host: str, port: int) -> bytes:
+        """The ``CONNECT`` request for a tunnel to ``host:port``."""
+        target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}"]
+        if self._authorization is not None:
+            lines.append(f"Proxy-Authorization: {self._authorization}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+
+
+def parse_connect_response(head: bytes, proxy: str) -> None:
+    """Check the proxy's answer to ``CONNECT`` (its header block, blank line included).
+
+    Raises:
+        ProxyError: Not a ``2xx`` HTTP response.
+    """
+    status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+    version, _, rest = status_line.partition(" ")
+    code = rest[:3]
+    if not version.startswith("HTTP/1.") or not code.isdigit():
+        raise ProxyError(f"proxy {proxy} answered CONNECT with something other than HTTP")
+    status = int(code)
+    if not 200 <= status < 300:
+        reason = rest[4:].strip()[:100]
+        hint = " (it wants credentials: http://user:password@host:port)" if status == 407 else ""
+        raise ProxyError(
+            f"proxy {proxy} refused the tunnel: HTTP {status} {reason}{hint}".rstrip(), status
+        )
+
+
+async def _open_tunnel(sock: socket.socket, proxy: HttpProxy, host: str, port: int) -> None:
+    request = memoryview(proxy.connect_request(host, port))
+    while request:
+        try:
+            request = request[sock.send(request) :]
+        except BlockingIOError:
+            await wait_writable(sock)
+        except OSError as exc:
+            raise ProxyError(f"proxy {proxy.address} dropped the connection: {exc!r}") from exc
+    head = b""
+    while b"\r\n\r\n" not in head:
+        if len(head) > _MAX_PROXY_RESPONSE:
+            raise ProxyError(f"proxy {proxy.address} sent an oversized response to CONNECT")
+        try:
+            # Neither TLS nor a WebSocket server speaks first: nothing follows the
+            # header block until we send, so reading past it loses nothing.
+            data = sock.recv(4096)
+        except BlockingIOError:
+            await wait_readable(sock)
+            continue
+        except OSError as exc:
+            raise ProxyError(f"proxy {proxy.address} dropped the connection: {exc!r}") from exc
+        if not data:
+            raise ProxyError(f"proxy {proxy.address} closed the connection during CONNECT")
+        head += data
+    header, _, extra = head.partition(b"\r\n\r\n")
+    parse_connect_response(header + b"\r\n\r\n", proxy.address)
+    if extra:
+        raise ProxyError(f"proxy {proxy.address} sent data before the tunnel was used")

@@ -32,7 +32,7 @@ from ._enums import (
     FuturesTypeLike,
 )
 from ._handle import StreamHandle
-from ._manager import BinanceSocketManager, open_binance_streams
+from ._manager import BinanceSocketManager, _transport_for, open_binance_streams
 from ._settings import Settings
 from ._transport import Transport
 
@@ -133,8 +133,8 @@ class ThreadedWebsocketManager:
         tld: Top-level domain of the production endpoints (``"com"``, ``"us"``...).
         testnet: Use Binance's testnet endpoints.
         session_params: Ignored (python-binance's aiohttp session options).
-        https_proxy: Ignored, with a warning logged: WebSocket connections go through
-            ``transport`` (see :class:`~trio_binance.Transport`).
+        https_proxy: An HTTP proxy, ``http://[user:password@]host[:port]``, for every
+            connection and REST call (see :func:`~trio_binance.open_binance_streams`).
         loop: Ignored, with a warning logged.  python-binance ran the given (or the
             caller's default) asyncio loop in its thread; this manager runs Trio in a
             thread of its own and never uses a loop of yours.
@@ -180,23 +180,15 @@ class ThreadedWebsocketManager:
             raise ValueError(
                 f"endpoints must be an Endpoints instance, got {type(endpoints).__name__}"
             )
-        if transport is not None and not isinstance(transport, Transport):
-            raise ValueError("transport must provide open_stream() and http_transport()")
+        transport = _transport_for(transport, https_proxy)
         if settings is not None and not isinstance(settings, Settings):
             raise ValueError(f"settings must be a Settings instance, got {type(settings).__name__}")
         if isinstance(max_queue_size, bool):
             raise ValueError(f"max_queue_size must be an int >= 1, got {max_queue_size!r}")
         HandleOptions(max_queue_size=max_queue_size)  # validates it
-        ignored = [
-            label
-            for label, value in (("https_proxy", https_proxy), ("loop", loop))
-            if value is not None
-        ]
-        if ignored:
+        if loop is not None:
             logger.warning(
-                "ThreadedWebsocketManager ignores %s: Trio runs in its own thread and "
-                "connections go through `transport`",
-                " and ".join(ignored),
+                "ThreadedWebsocketManager ignores loop: Trio runs in a thread of its own"
             )
 
         self._api_key = api_key

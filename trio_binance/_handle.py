@@ -333,7 +333,7 @@ class _HandleState:
         if self.gap_notices and self.error is None and not self.ended:
             self.items.append(gap)
             if self.lot:
-                self.lot.unpark()
+                self.lot.unpark_all()
 
     def fail(self, error: BaseException) -> None:
         """End the handle with ``error`` after its buffered messages."""

@@ -337,22 +337,24 @@ class HttpProxy:
     def __init__(self, url: str) -> None:
         if not isinstance(url, str):
             raise ValueError(f"a proxy must be a URL string, got {type(url).__name__}")
-        allowed = "an http:// URL such as 'http://proxy.example:3128' or 'http://user:password@proxy.example:3128'"
         parts = urllib.parse.urlsplit(url)
         try:
-            port = parts.port
+            port = parts.port  # ValueError when out of range or not a number
+            valid = (
+                parts.scheme.lower() == "http"
+                and bool(parts.hostname)
+                and parts.path in ("", "/")
+                and not parts.query
+                and not parts.fragment
+            )
         except ValueError:
-            port = -1
-        if (
-            parts.scheme.lower() != "http"
-            or not parts.hostname
-            or port == -1
-            or parts.path not in ("", "/")
-            or parts.query
-            or parts.fragment
-        ):
-            # The URL may carry a password: name its parts, never echo it.
-            raise ValueError(f"the proxy must be {allowed}")
+            valid = False
+        if not valid or parts.hostname is None:
+            # The URL may carry a password: say what is allowed, never echo it.
+            raise ValueError(
+                "the proxy must be an http:// URL such as 'http://proxy.example:3128' "
+                "or 'http://user:password@proxy.example:3128'"
+            )
         self.host: str = parts.hostname
         self.port: int = 80 if port is None else port
         self._authorization: str | None = None
@@ -369,15 +371,20 @@ class HttpProxy:
     @property
     def address(self) -> str:
         """``host:port``, as shown in errors and logs."""
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return _authority(self.host, self.port)
 
     def connect_request(self, host: str, port: int) -> bytes:
         """The ``CONNECT`` request for a tunnel to ``host:port``."""
-        target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        target = _authority(host, port)
         lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}"]
         if self._authorization is not None:
             lines.append(f"Proxy-Authorization: {self._authorization}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+
+
+def _authority(host: str, port: int) -> str:
+    """``host:port``, with an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def parse_connect_response(head: bytes, proxy: str) -> None:

@@ -26,6 +26,8 @@ from trio_binance import DepthCache, Endpoints, FuturesType
 from trio_binance._threaded import ThreadedWebsocketManager
 from trio_binance.testing import FakeBinance, open_fake_binance
 
+from ._loopback import ConnectProxy, connect_proxy
+
 WAIT = 5.0  # the longest any condition is waited for
 
 
@@ -138,6 +140,43 @@ def assert_consecutive_trades(messages: list[Any]) -> None:
 def idle_trio_worker(thread: threading.Thread) -> bool:
     """Trio's thread cache keeps finished worker threads idle (daemon) for ~10 s."""
     return thread.daemon and re.fullmatch(r"Trio thread \d+", thread.name) is not None
+
+
+@pytest.fixture
+def proxy_port() -> Iterator[tuple[ConnectProxy, int]]:
+    """A loopback HTTP CONNECT proxy in a Trio thread of its own."""
+    proxy = ConnectProxy()
+    handoff: queue.Queue[tuple[int, trio.lowlevel.TrioToken, trio.Event]] = queue.Queue()
+
+    async def serve() -> None:
+        async with connect_proxy(proxy) as port:
+            done = trio.Event()
+            handoff.put((port, trio.lowlevel.current_trio_token(), done))
+            await done.wait()
+
+    thread = threading.Thread(target=trio.run, args=(serve,), name="proxy", daemon=True)
+    thread.start()
+    port, token, done = handoff.get(timeout=WAIT)
+    try:
+        yield proxy, port
+    finally:
+        trio.from_thread.run_sync(done.set, trio_token=token)
+        thread.join(WAIT)
+        assert not thread.is_alive()
+
+
+def test_https_proxy_carries_the_sockets(
+    endpoints: Endpoints, proxy_port: tuple[ConnectProxy, int]
+) -> None:
+    proxy, port = proxy_port
+    trades = Collector()
+    twm = ThreadedWebsocketManager(endpoints=endpoints, https_proxy=f"http://127.0.0.1:{port}")
+    with twm:
+        twm.start_trade_socket(trades, "BTCUSDT")
+        messages = trades.wait_for(10)
+    assert_consecutive_trades(messages)
+    spot_port = endpoints.spot_stream.split(":")[2].split("/")[0]
+    assert proxy.requests and proxy.requests[0].startswith(f"CONNECT 127.0.0.1:{spot_port} ")
 
 
 def test_trades_reach_a_sync_callback_in_order(endpoints: Endpoints) -> None:

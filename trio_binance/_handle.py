@@ -168,9 +168,8 @@ class ConsumerTurn:
         Only for a reader that saw :attr:`woke` set by its own deliveries in its
         current step: those consumers run in the scheduler's next batch, and the
         first of them unparks it.  (A stale flag could park it with no one to wake
-        it, so the reader clears the flag before delivering.)
+        it, so the reader clears the flag before each delivery.)
         """
-        self.woke = False
         await self.lot.park()
 
     def consumer_ran(self) -> None:

@@ -121,11 +121,7 @@ class SocketStream(trio.abc.Stream):
             raise trio.WouldBlock from None
         except OSError as exc:
             raise trio.BrokenResourceError(f"receive failed: {exc!r}") from exc
-        tls = self._tls
-        if tls is not None and 0 < len(data) < max_bytes:
-            data = self._more_records(tls, data, max_bytes)
-        self._drained = len(data) < max_bytes
-        return data
+        return self._read_done(data, max_bytes)
 
     async def _receive(self, size: int) -> bytes:
         sock = self._sock
@@ -148,13 +144,20 @@ class SocketStream(trio.abc.Stream):
             except OSError as exc:
                 raise trio.BrokenResourceError(f"receive failed: {exc!r}") from exc
             else:
-                if tls is not None and 0 < len(data) < size:
-                    data = self._more_records(tls, data, size)
-                self._drained = len(data) < size
+                data = self._read_done(data, size)
                 if not waited:  # read at once: yield now (a wait already did)
                     await cancel_shielded_checkpoint()
                 return data
             waited = True
+
+    def _read_done(self, data: bytes, size: int) -> bytes:
+        """After a read of ``data`` (asked: ``size``): take the TLS records already
+        received, and note whether the kernel buffer was emptied."""
+        tls = self._tls
+        if tls is not None and 0 < len(data) < size:
+            data = self._more_records(tls, data, size)
+        self._drained = len(data) < size
+        return data
 
     def _more_records(self, tls: ssl.SSLSocket, data: bytes, size: int) -> bytes:
         """Add the TLS records already received to ``data``, up to ``size`` bytes.

@@ -1,14 +1,13 @@
 """Per-message cost floors of the pieces a client is built from, in one process.
 
 ``python -m benchmarks.floors [--mix mixed]`` times, over the same pre-encoded frames
-the server sends (fed in 64 KiB chunks, as a socket read returns them):
+the server sends (fed in 16 KiB chunks, as trio_binance's socket reads return them):
 
 * ``orjson.loads`` of every payload alone;
-* websockets' Sans-I/O parser (``Protocol.receive_data`` + ``events_received``),
-  what trio_binance's ``_websocket.py`` uses;
-* a minimal hand-written parser of unmasked server frames (header bytes, length,
-  slice), to show what a fast path could cost;
-* that minimal parser followed by ``orjson.loads``: a floor for "bytes to dicts".
+* websockets' Sans-I/O parser alone (``Protocol.receive_data`` + ``events_received``);
+* trio_binance's ``FrameReader`` (``_frame_reader.py``): plain text frames cut out,
+  every other frame left to websockets' protocol;
+* the FrameReader followed by ``orjson.loads``: a floor for "bytes to dicts".
 
 A library's µs/msg minus these floors is its own overhead (dispatch, buffering,
 scheduling).
@@ -32,7 +31,7 @@ from benchmarks.frames import MIXES, Blob, build_blob
 
 __all__ = ["measure_floors"]
 
-CHUNK = 65536
+CHUNK = 16384
 
 
 def _chunks(blob: Blob) -> list[bytes]:
@@ -64,37 +63,24 @@ def _websockets_parser(chunks: list[bytes]) -> int:
     return count
 
 
-def _minimal_parser(chunks: list[bytes], decode: bool) -> int:
-    """Unmasked, unfragmented text frames only: what Binance sends."""
+def _frame_reader(chunks: list[bytes], decode: bool) -> int:
+    """trio_binance's FrameReader: plain text frames cut out, the rest to websockets."""
+    from websockets.client import ClientProtocol
+    from websockets.protocol import State
+    from websockets.uri import parse_uri
+
+    from trio_binance._frame_reader import FrameReader
+
+    protocol = ClientProtocol(parse_uri("ws://127.0.0.1/"), state=State.OPEN, max_size=1 << 20)
+    reader = FrameReader(protocol, 1 << 20)
     loads = orjson.loads
-    buffer = b""
     count = 0
     for chunk in chunks:
-        buffer = buffer + chunk if buffer else chunk
-        view = memoryview(buffer)
-        pos, size = 0, len(buffer)
-        while size - pos >= 2:
-            length = buffer[pos + 1] & 0x7F
-            start = pos + 2
-            if length == 126:
-                if size - pos < 4:
-                    break
-                length = int.from_bytes(buffer[pos + 2 : pos + 4], "big")
-                start = pos + 4
-            elif length == 127:
-                if size - pos < 10:
-                    break
-                length = int.from_bytes(buffer[pos + 2 : pos + 10], "big")
-                start = pos + 10
-            end = start + length
-            if end > size:
-                break
-            if decode:
-                loads(view[start:end])
-            count += 1
-            pos = end
-        view.release()
-        buffer = buffer[pos:]
+        messages = reader.feed(chunk)
+        if decode:
+            for message in messages:
+                loads(message)  # type: ignore[arg-type]
+        count += len(messages)
     return count
 
 
@@ -123,8 +109,8 @@ def measure_floors(mix: str = "mixed", count: int = 100_000) -> dict[str, float]
     return {
         "orjson.loads": _time(decode_only),
         "websockets parser": _time(lambda: _websockets_parser(chunks)),
-        "minimal parser": _time(lambda: _minimal_parser(chunks, decode=False)),
-        "minimal parser + orjson.loads": _time(lambda: _minimal_parser(chunks, decode=True)),
+        "FrameReader": _time(lambda: _frame_reader(chunks, decode=False)),
+        "FrameReader + orjson.loads": _time(lambda: _frame_reader(chunks, decode=True)),
     }
 
 

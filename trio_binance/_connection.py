@@ -360,6 +360,7 @@ class Connection:
         fragment_opcode = TEXT
         turn = self.engine.turn
         handed_over = False
+        data: bytes | bytearray | memoryview
         try:
             while True:
                 frames = await ws.read_frames(checkpointed=handed_over)
@@ -369,8 +370,9 @@ class Connection:
                 link.frames += len(frames)
                 alive = False  # a message decoded: one store per chunk, not per message
                 for frame in frames:
-                    opcode = frame.opcode
-                    if opcode is TEXT and frame.fin:
+                    if isinstance(frame, bytes):  # a plain text message: nearly all of them
+                        data = frame
+                    elif (opcode := frame.opcode) is TEXT and frame.fin:
                         data = frame.data
                     elif opcode is PING:
                         link.last_activity = now

@@ -3,9 +3,10 @@
 Why not trio-websocket here: its reader task hands every message to the consumer
 through a memory channel (a scheduler round trip per message) and parses frames with
 wsproto, which caps one connection near 18,000 messages/s on our benchmark machine.
-This module reads a bounded chunk of bytes, lets ``websockets.protocol`` parse every
-frame in it, answers pings at once, and returns the whole batch of frames to the
-caller, which dispatches them without awaiting in between.
+This module reads a bounded chunk of bytes, lets the :class:`FrameReader` turn it into
+messages (plain text frames cut out, everything else parsed by websockets' protocol),
+answers pings at once, and returns the whole batch to the caller, which dispatches
+it without awaiting in between.
 
 Only what the library needs is here: connect (with a status-aware handshake error),
 read a batch of frames, send text, ping, close.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Final, cast, final
+from typing import Final, final
 
 import trio
 from websockets.client import ClientProtocol
@@ -25,6 +26,7 @@ from websockets.http11 import Response
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
+from ._frame_reader import FrameReader
 from ._transport import Transport
 from ._version import __version__
 
@@ -37,6 +39,9 @@ USER_AGENT: Final = f"trio-binance-streams/{__version__}"
 # the protocol gets a logger that never emits (ours log what is safe to log).
 _SILENT = logging.Logger("trio_binance.websocket.protocol", level=logging.CRITICAL + 10)
 ABNORMAL_CLOSURE: Final = 1006
+# A 101 response is a few hundred bytes; websockets' own limits are larger, but a
+# head this long without its blank line is no WebSocket server.
+_MAX_RESPONSE_HEAD: Final = 65536
 
 
 class WebSocketClosed(Exception):
@@ -78,13 +83,14 @@ class WebSocket:
     def __init__(
         self,
         stream: trio.abc.Stream,
-        protocol: ClientProtocol,
+        reader: FrameReader,
         *,
         read_size: int,
-        leftover: list[Frame],
+        leftover: list[bytes | Frame],
     ) -> None:
         self._stream = stream
-        self._proto = protocol
+        self._reader = reader
+        self._proto = reader.protocol
         self._read_size = read_size
         self._leftover = leftover
         self._send_lock = trio.StrictFIFOLock()
@@ -113,11 +119,13 @@ class WebSocket:
                 self._closed = WebSocketClosed(ABNORMAL_CLOSURE)
         return self._closed
 
-    async def read_frames(self, *, checkpointed: bool = False) -> Sequence[Frame]:
-        """Read one chunk of bytes and return every frame completed by it.
+    async def read_frames(self, *, checkpointed: bool = False) -> Sequence[bytes | Frame]:
+        """Read one chunk of bytes and return every message or frame completed by it.
 
-        Pings are answered before this returns.  A close frame, when received, is the
-        last frame returned; the call after it raises :class:`WebSocketClosed`.
+        A plain text message comes as its payload (``bytes``), any other frame as
+        websockets' ``Frame`` (see :class:`FrameReader`).  Pings are answered before
+        this returns.  A close frame, when received, is the last frame returned; the
+        call after it raises :class:`WebSocketClosed`.
 
         Args:
             checkpointed: The caller has just passed a checkpoint: bytes that have
@@ -127,8 +135,8 @@ class WebSocket:
             WebSocketClosed: The connection is closed (by either side or by the network).
         """
         if self._leftover:
-            frames, self._leftover = self._leftover, []
-            return frames
+            leftover, self._leftover = self._leftover, []
+            return leftover
         if self._closed is not None or self._proto.state is not State.OPEN:
             await trio.lowlevel.checkpoint()
             raise self._close_error()
@@ -149,11 +157,10 @@ class WebSocket:
         proto = self._proto
         if data:
             self.bytes_received += len(data)
-            proto.receive_data(data)
+            frames = self._reader.feed(data)
         else:
-            proto.receive_eof()
-        # After the handshake the protocol produces nothing but frames.
-        frames = cast("list[Frame]", proto.events_received())
+            self._reader.feed_eof()
+            frames = []
         replies = proto.data_to_send()  # pong, close: rare, so no await when empty
         if replies:
             await self._send(replies)
@@ -249,21 +256,37 @@ async def open_websocket(
         proto.send_request(request)
         for chunk in proto.data_to_send():
             await stream.send_all(chunk)
+        # The protocol gets the response head alone: the bytes after it (frames the
+        # server sent at once) are the FrameReader's, which must start on a frame.
+        head = bytearray()
+        after_head: bytes | None = None
         while True:
             try:
                 data = await stream.receive_some(read_size)
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 raise WebSocketClosed(ABNORMAL_CLOSURE, "dropped during handshake") from exc
-            if data:
-                proto.receive_data(data)
-            else:
+            if not data:
                 proto.receive_eof()
-            events = proto.events_received()
-            for index, event in enumerate(events):
+            elif after_head is None:
+                scan_from = max(0, len(head) - 3)
+                head += data
+                end = head.find(b"\r\n\r\n", scan_from)
+                if end >= 0:
+                    after_head = bytes(head[end + 4 :])
+                    proto.receive_data(bytes(head[: end + 4]))
+                    if proto.state is not State.OPEN:  # a refusal: its body is the protocol's
+                        proto.receive_data(after_head)
+                        after_head = b""
+                elif len(head) > _MAX_RESPONSE_HEAD:
+                    raise WebSocketClosed(ABNORMAL_CLOSURE, "handshake response too large")
+            else:
+                proto.receive_data(data)
+            for event in proto.events_received():
                 if isinstance(event, Response):
                     if proto.state is State.OPEN:
-                        leftover = [e for e in events[index + 1 :] if isinstance(e, Frame)]
-                        return WebSocket(stream, proto, read_size=read_size, leftover=leftover)
+                        reader = FrameReader(proto, max_message_size)
+                        leftover = reader.feed(after_head) if after_head else []
+                        return WebSocket(stream, reader, read_size=read_size, leftover=leftover)
                     failure = proto.handshake_exc
                     if isinstance(failure, InvalidStatus):
                         raise HandshakeRejected(

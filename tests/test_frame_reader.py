@@ -134,9 +134,9 @@ def open_protocol() -> ClientProtocol:
     return ClientProtocol(parse_uri("wss://stream.example/ws"), state=State.OPEN, max_size=MAX_SIZE)
 
 
-def received(item: bytes | Frame) -> tuple[Opcode, bool, bytes]:
-    if isinstance(item, bytes):
-        return (Opcode.TEXT, True, item)
+def received(item: bytearray | Frame) -> tuple[Opcode, bool, bytes]:
+    if isinstance(item, bytearray):
+        return (Opcode.TEXT, True, bytes(item))
     return (item.opcode, item.fin, bytes(item.data))
 
 
@@ -225,7 +225,7 @@ def test_plain_text_frames_come_out_as_payloads() -> None:
     stream = b"".join(raw_frame(0x1, b'{"t":%d}' % i) for i in range(100))
     items = reader.feed(stream[:1000]) + reader.feed(stream[1000:])
     assert items == [b'{"t":%d}' % i for i in range(100)]
-    assert all(type(item) is bytes for item in items)
+    assert all(type(item) is bytearray for item in items)
 
 
 def test_a_ping_between_messages_is_answered_in_order() -> None:

@@ -355,7 +355,7 @@ async def test_websocket_over_tls() -> None:
                 got: list[int] = []
                 while len(got) < 500:
                     for message in await ws.read_frames():
-                        assert isinstance(message, bytes)  # a plain text message
+                        assert isinstance(message, bytearray)  # a plain text message
                         got.append(orjson.loads(message)["t"])
                 assert got == list(range(500))
                 await ws.aclose()

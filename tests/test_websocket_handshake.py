@@ -91,8 +91,8 @@ async def read_all(stream: ScriptedStream) -> list[bytes]:
         with pytest.raises(WebSocketClosed) as closed:
             while True:
                 for item in await ws.read_frames():
-                    if isinstance(item, bytes):
-                        got.append(item)
+                    if isinstance(item, bytearray):
+                        got.append(bytes(item))
         assert closed.value.code == 1000
         await ws.aclose()
         return got

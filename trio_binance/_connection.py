@@ -370,7 +370,7 @@ class Connection:
                 link.frames += len(frames)
                 alive = False  # a message decoded: one store per chunk, not per message
                 for frame in frames:
-                    if isinstance(frame, bytes):  # a plain text message: nearly all of them
+                    if isinstance(frame, bytearray):  # a plain text message: nearly all of them
                         data = frame
                     elif (opcode := frame.opcode) is TEXT and frame.fin:
                         data = frame.data

@@ -86,7 +86,7 @@ class WebSocket:
         reader: FrameReader,
         *,
         read_size: int,
-        leftover: list[bytes | Frame],
+        leftover: list[bytearray | Frame],
     ) -> None:
         self._stream = stream
         self._reader = reader
@@ -119,10 +119,10 @@ class WebSocket:
                 self._closed = WebSocketClosed(ABNORMAL_CLOSURE)
         return self._closed
 
-    async def read_frames(self, *, checkpointed: bool = False) -> Sequence[bytes | Frame]:
+    async def read_frames(self, *, checkpointed: bool = False) -> Sequence[bytearray | Frame]:
         """Read one chunk of bytes and return every message or frame completed by it.
 
-        A plain text message comes as its payload (``bytes``), any other frame as
+        A plain text message comes as its payload (a ``bytearray``), any other frame as
         websockets' ``Frame`` (see :class:`FrameReader`).  Pings are answered before
         this returns.  A close frame, when received, is the last frame returned; the
         call after it raises :class:`WebSocketClosed`.

@@ -35,6 +35,7 @@ class BurstStream(trio.abc.Stream):
         self._lot = trio.lowlevel.ParkingLot()
         self._closed = False
         self.reads: list[int] = []
+        self.pongs: list[bytes] = []
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
         await trio.lowlevel.checkpoint()
@@ -50,10 +51,15 @@ class BurstStream(trio.abc.Stream):
                 if request.get("method") == "SUBSCRIBE":
                     answer = {"result": None, "id": request["id"]}
                     proto.send_text(orjson.dumps(answer))
-                    for payload in self._burst:
-                        proto.send_text(payload)
+                    self.send_burst(proto)
+            elif isinstance(event, Frame) and event.opcode is Opcode.PONG:
+                self.pongs.append(bytes(event.data))
         self._out += b"".join(proto.data_to_send())
         self._lot.unpark_all()
+
+    def send_burst(self, proto: ServerProtocol) -> None:
+        for payload in self._burst:
+            proto.send_text(payload)
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         await trio.lowlevel.checkpoint_if_cancelled()
@@ -165,3 +171,40 @@ async def test_a_consumer_that_stops_reading_does_not_stall_the_reader() -> None
                     received += len(await busy.receive_batch())
                 assert first["data"]["t"] == 1
                 assert idle.stats.backlog == len(burst) - 1
+
+
+class EveryKindStream(BurstStreamNowait):
+    """The burst with every other kind of frame a server may send woven in."""
+
+    def send_burst(self, proto: ServerProtocol) -> None:
+        first, second, third, *rest = self._burst
+        proto.send_text(first)
+        proto.send_text(second[:100], fin=False)  # one message in three fragments,
+        proto.send_ping(b"mid-message")  # with a ping between them
+        proto.send_continuation(second[100:200], fin=False)
+        proto.send_continuation(second[200:], fin=True)
+        proto.send_binary(b"\x00\x01 not for us")
+        proto.send_pong(b"unsolicited")
+        proto.send_text(b"not json")
+        proto.send_text(third)
+        for payload in rest:
+            proto.send_text(payload)
+
+
+async def test_every_kind_of_frame_in_a_firehose() -> None:
+    burst = trades(300, 500)
+    transport = BurstTransport(EveryKindStream, burst)
+    with trio.fail_after(10):
+        async with open_binance_streams(
+            endpoints=Endpoints.production(), transport=transport
+        ) as bsm:
+            async with bsm.multiplex_socket(["btcusdt@trade"]) as handle:
+                received: list[Any] = []
+                while len(received) < len(burst):
+                    received += await handle.receive_batch()
+                (stats,) = bsm.connection_stats()
+    assert [msg["data"]["t"] for msg in received] == list(range(1, len(burst) + 1))
+    assert received[1] == orjson.loads(burst[1])  # the fragmented one, whole
+    assert stats.malformed == 2  # the binary message and the one that is not JSON
+    (stream,) = transport.streams
+    assert stream.pongs == [b"mid-message"]

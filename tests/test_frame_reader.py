@@ -201,6 +201,8 @@ def test_same_as_websockets_on_random_streams(seed: int) -> None:
     data = server_bytes(seed)
     rng = random.Random(seed * 7919)
     eof = rng.random() < 0.5
+    if eof and rng.random() < 0.5:  # the connection drops inside a frame
+        data = data[: rng.randrange(len(data))]
     ours_cut, theirs_cut = cuts(data, rng), cuts(data, rng)
     assert run_reader(ours_cut, eof) == run_reference(theirs_cut, eof)
     # cut at the same places, each feed gives the same frames as each receive_data
@@ -217,6 +219,14 @@ def test_every_refusal_is_websockets_own(what: str, data: bytes) -> None:
         assert ours[0][0] == (Opcode.TEXT, True, b'{"before":1}')
         assert (Opcode.TEXT, True, b'{"after":1}') not in ours[0]  # nothing after a failure
         assert ours[2]["state"] is not State.OPEN
+
+
+def test_a_drop_inside_a_plain_frame_fails_as_websockets_does() -> None:
+    frame = raw_frame(0x1, b'{"t":1}' * 50)
+    for cut in (1, 3, 5, len(frame) - 1):
+        ours = run_reader([frame, frame[:cut]], eof=True)
+        assert ours == run_reference([frame, frame[:cut]], eof=True)
+        assert ours[2]["failure"][0] is EOFError
 
 
 def test_plain_text_frames_come_out_as_payloads() -> None:

@@ -130,6 +130,38 @@ async def test_one_tls_read_takes_every_record_already_received() -> None:
 
 
 @both
+async def test_large_transfer_read_in_every_size(tls: bool) -> None:
+    # With TLS, records of 16 KiB arrive split across reads and reads end inside
+    # records: what is left of a record, or of a read, is served by the next call.
+    async with connected(tls) as (client, peer):
+        assert peer.stream is not None
+        server = peer.stream
+        payload = bytes(range(256)) * 4096  # 1 MiB
+        got = bytearray()
+
+        async def write() -> None:
+            await server.send_all(payload)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(write)
+            sizes = [1, 7, 100, 5000, 16384, 16385, 65536]
+            turn = 0
+            while len(got) < len(payload):
+                size = sizes[turn % len(sizes)]
+                turn += 1
+                if turn % 3 == 0:
+                    try:
+                        data = client.receive_some_nowait(size)
+                    except trio.WouldBlock:
+                        continue
+                else:
+                    data = await client.receive_some(size)
+                assert 0 < len(data) <= size
+                got += data
+        assert got == payload
+
+
+@both
 async def test_send_all_waits_for_a_slow_reader(tls: bool) -> None:
     async with connected(tls) as (client, peer):
         assert peer.stream is not None
@@ -334,6 +366,17 @@ async def test_cancelled_handshake_closes_the_socket() -> None:
                     await trio.testing.wait_all_tasks_blocked()
                     scope.cancel()
             await closed.wait()
+
+
+async def test_a_server_that_hangs_up_during_the_handshake() -> None:
+    async def rude(raw: trio.SocketStream) -> None:  # reads the ClientHello, hangs up
+        assert await raw.receive_some() != b""
+        await raw.aclose()
+
+    with trio.fail_after(LIMIT):
+        async with tcp_server(rude) as port:
+            with pytest.raises(ConnectionResetError, match="during the TLS handshake"):
+                await open_socket_stream("127.0.0.1", port, ssl_context=client_context())
 
 
 # --------------------------------------------------------------- end to end over wss

@@ -55,11 +55,9 @@ class FrameReader:
 
     def feed(self, data: bytes | bytearray) -> list[bytearray | Frame]:
         """Take received bytes; return every message or frame they complete."""
-        protocol = self.protocol
         out: list[bytearray | Frame] = []
         if self._passthrough:
-            protocol.receive_data(data)
-            out.extend(_frames(protocol))
+            self._give(data, out)
             return out
         buf = self._buffer
         buf += data
@@ -118,23 +116,21 @@ class FrameReader:
         """Give the protocol up to ``count`` bytes from ``pos``; return the new position."""
         available = min(count, len(buf) - pos)
         end = pos + available
-        protocol = self.protocol
-        protocol.receive_data(bytes(buf[pos:end]))
-        out.extend(_frames(protocol))
+        self._give(bytes(buf[pos:end]), out)
         self._owed = count - available
-        if protocol.state is not State.OPEN:
+        if self.protocol.state is not State.OPEN:
             # Closing (or failed): from here on every byte is the protocol's.
             self._passthrough = True
             rest = bytes(buf[end:])
             buf.clear()
             self._owed = 0
             if rest:
-                protocol.receive_data(rest)
-                out.extend(_frames(protocol))
+                self._give(rest, out)
             return 0
         return end
 
-
-def _frames(protocol: ClientProtocol) -> list[Frame]:
-    # After the handshake the protocol produces nothing but frames.
-    return cast("list[Frame]", protocol.events_received())
+    def _give(self, data: bytes | bytearray, out: list[bytearray | Frame]) -> None:
+        """The protocol parses ``data``; what it completes joins ``out``."""
+        self.protocol.receive_data(data)
+        # After the handshake the protocol produces nothing but frames.
+        out.extend(cast("list[Frame]", self.protocol.events_received()))

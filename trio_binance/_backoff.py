@@ -77,15 +77,17 @@ class WindowBudget:
         self._window = window
         self._spent: collections.deque[tuple[float, int]] = collections.deque()
         self._used = 0
+        self._held_until = float("-inf")
 
     def delay(self, now: float, cost: int = 1) -> float:
         """Seconds to wait before spending ``cost`` at ``now`` would be within budget.
 
-        A cost above the whole limit waits for an empty window, then goes.
+        A cost above the whole limit waits for an empty window, then goes.  Nothing
+        goes before a time given to :meth:`hold_until`.
         """
-        spent = self._spent
-        while spent and spent[0][0] <= now - self._window:
-            self._used -= spent.popleft()[1]
+        if now < self._held_until:
+            return self._held_until - now
+        spent = self._expire(now)
         excess = self._used + min(cost, self._limit) - self._limit
         if excess <= 0:
             return 0.0
@@ -100,10 +102,21 @@ class WindowBudget:
         self._spent.append((now, cost))
         self._used += cost
 
+    def hold_until(self, when: float) -> None:
+        """Spend nothing before ``when`` (a server's ``Retry-After``)."""
+        self._held_until = max(self._held_until, when)
+
     def used(self, now: float) -> int:
         """Units counted in the window ending at ``now``."""
-        self.delay(now, 0)
+        self._expire(now)
         return self._used
+
+    def _expire(self, now: float) -> collections.deque[tuple[float, int]]:
+        """Forget what left the window ending at ``now``; return what is left."""
+        spent = self._spent
+        while spent and spent[0][0] <= now - self._window:
+            self._used -= spent.popleft()[1]
+        return spent
 
 
 @final

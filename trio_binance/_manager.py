@@ -19,7 +19,7 @@ from ._engine import ConnectionStats, Engine, HandleOptions
 from ._enums import FuturesType, FuturesTypeLike, coerce_futures_type
 from ._exceptions import BinanceStreamError
 from ._handle import Overflow, StreamHandle
-from ._order_book import BookSync, snapshot_weight, validate_depth_limit
+from ._order_book import BookSync, Snapshot, check_conv_type, snapshot_weight, validate_depth_limit
 from ._rest import RestClient, WallClock, fetch_depth_snapshot
 from ._settings import Settings
 from ._signing import Signer
@@ -163,27 +163,31 @@ class BinanceSocketManager(StreamMethods):
         """A local spot order book of ``symbol``, kept in sync (``DepthCacheManager``).
 
         The book follows Binance's recipe: the ``<symbol>@depth`` diff stream is
-        buffered, a REST snapshot of ``limit`` levels is joined to it, and every
-        update is checked against the last one.  A missed update (a reconnect, a
-        full buffer) rebuilds the book from a new snapshot before it is shown again.
+        subscribed and buffered, a REST snapshot of ``limit`` levels is requested at
+        once and joined to it, and every update is checked against the last one.  A
+        missed update (a reconnect that lost events) rebuilds the book from a new
+        snapshot before it is shown again; a slow reader slows the stream down
+        instead (the ``block`` policy), so it never causes a resync.  See
+        :class:`~trio_binance.DepthCacheHandle` for what the handle yields.
 
         Example::
 
             async with bsm.depth_cache("BTCUSDT", limit=1000) as book:
                 async for cache in book:
-                    print(cache.best_bid(), cache.best_ask())
+                    print(cache.best_bid(), cache.best_ask(), cache.bids(10))
 
         Args:
             symbol: Spot symbol, e.g. ``"BTCUSDT"``.
             limit: Snapshot levels per side, 1 to 5000.  Levels deeper than the
                 snapshot appear only once they change.
             ws_interval: Diff stream speed: ``None`` or 0 (1000 ms), or 100 (ms).
-            conv_type: Converts price and quantity strings (``float``, or
+            conv_type: Converts price and quantity strings to numbers (``float``, or
                 ``decimal.Decimal`` for exact values).
             refresh_interval: Rebuild from a new snapshot every this many seconds
-                (``None``: only when needed).
-            max_queue_size: Diff events buffered for a slow reader; when full, the
-                oldest go and the book re-syncs.
+                (``None`` or 0: only when needed, as python-binance).
+            max_queue_size: Diff events buffered for a slow reader before the stream
+                applies backpressure (the ``block`` policy: nothing is dropped; past
+                ``Settings.max_backlog`` the book raises ``QueueOverflow``).
 
         Raises:
             ValueError: A bad symbol, limit, interval or option (before any I/O).
@@ -268,14 +272,15 @@ class BinanceSocketManager(StreamMethods):
         max_queue_size: int,
     ) -> None:
         validate_depth_limit(product, limit)
-        if not callable(conv_type):
-            raise ValueError(f"conv_type must be callable (float, Decimal...), got {conv_type!r}")
+        check_conv_type(conv_type)
         if refresh_interval is not None and not (
-            isinstance(refresh_interval, (int, float)) and refresh_interval > 0
+            isinstance(refresh_interval, (int, float))
+            and not isinstance(refresh_interval, bool)
+            and refresh_interval >= 0
         ):
             raise ValueError(
-                f"refresh_interval must be None or a positive number of seconds, "
-                f"got {refresh_interval!r}"
+                f"refresh_interval must be None, 0 (both: disabled) or a positive number "
+                f"of seconds, got {refresh_interval!r}"
             )
         if isinstance(max_queue_size, bool) or not isinstance(max_queue_size, int):
             raise ValueError(f"max_queue_size must be an int of at least 1, got {max_queue_size!r}")
@@ -283,9 +288,10 @@ class BinanceSocketManager(StreamMethods):
             raise ValueError(f"max_queue_size must be at least 1, got {max_queue_size!r}")
 
     def _book_streams(self, max_queue_size: int) -> BinanceSocketManager:
-        # A full buffer keeps the newest events; the id gap re-syncs the book.
+        # Backpressure like every handle: a book never drops an event, so it resyncs
+        # only on a real gap in the ids.
         return self.with_options(
-            max_queue_size=max_queue_size, overflow=Overflow.DROP_OLDEST, gap_notices=False
+            max_queue_size=max_queue_size, overflow=Overflow.BLOCK, gap_notices=False
         )
 
     def _depth_cache(
@@ -302,7 +308,9 @@ class BinanceSocketManager(StreamMethods):
         http = self._http
         assert http is not None
 
-        async def fetch() -> dict[str, Any]:
+        engine = self._engine
+
+        async def fetch() -> Snapshot:
             return await fetch_depth_snapshot(http.get(), endpoints, product, name, limit)
 
         return DepthCacheHandle(
@@ -314,6 +322,7 @@ class BinanceSocketManager(StreamMethods):
             backoff=self._engine.settings.backoff(self._engine.rng),
             refresh_interval=refresh_interval,
             description=f"{product.value} {name} order book",
+            closing=lambda: engine.closed,
         )
 
     # -- user data ---------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Local order books: the book, and Binance's rules for keeping it in sync.
 
 Pure: no I/O and no clock.  :class:`BookSync` takes diff-depth events and REST
-snapshots in whatever order they arrive and says when the book is in sync, when the
+snapshots in whatever order they arrive and says when the book is in sync, when a
 snapshot is too old to use, and when a gap means starting over.
 (:mod:`trio_binance._depth_cache` drives it with a stream handle and REST.)
 
@@ -10,16 +10,27 @@ The rules (see Binance's "How to manage a local order book correctly"):
 * Spot: drop events with ``u <= lastUpdateId``; the first event applied must have
   ``U <= lastUpdateId + 1 <= u``, and every later one ``U == previous u + 1``.
 * Futures and options: drop events with ``u < lastUpdateId``; the first event applied
-  must have ``U <= lastUpdateId <= u``, and every later one ``pu == previous u``.
+  must have ``U <= lastUpdateId <= u`` (or, when the snapshot fell between two
+  events, ``pu == lastUpdateId``), and every later one ``pu == previous u``.
 * A snapshot older than the first buffered event cannot be joined to the stream:
   fetch another.  Quantities are absolute; a quantity of zero removes the level
   (a removal of a level the book does not hold is normal).
+
+Cost: each side is a dict (price -> quantity) plus a plain list of its prices kept
+in order incrementally with :mod:`bisect`, the best price at the end of the list: a
+changed quantity is one dict write; a new or removed level one binary search plus a
+C ``memmove`` of the levels between it and the top, which is short because the
+book changes mostly near the top.  The best price is O(1), the top ``k`` one C
+slice, and nothing re-sorts a side after the snapshot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any, Final, final
+import collections
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterable, Mapping
+from operator import itemgetter
+from typing import Any, Final, Literal, NamedTuple, final
 
 from ._endpoints import Product
 
@@ -28,6 +39,10 @@ __all__ = [
     "BookSync",
     "DepthCache",
     "OutOfSync",
+    "ResyncReason",
+    "Snapshot",
+    "check_conv_type",
+    "parse_snapshot",
     "snapshot_weight",
     "validate_depth_limit",
 ]
@@ -40,6 +55,11 @@ SNAPSHOT_LIMITS: Final[dict[Product, tuple[int, ...] | range]] = {
     Product.COINM: _FUTURES_LIMITS,
     Product.OPTIONS: (10, 20, 50, 100, 500, 1000),
 }
+
+#: Why a book stopped being in sync: a gap in the update ids, a snapshot that turned
+#: out older than the stream once the book was shown, an event that could not be
+#: applied, or the periodic ``refresh_interval``.
+ResyncReason = Literal["gap", "stale_snapshot", "malformed", "refresh"]
 
 
 def snapshot_weight(product: Product, limit: int) -> int:
@@ -72,8 +92,108 @@ def validate_depth_limit(product: Product, limit: object) -> int:
     return limit
 
 
+def check_conv_type(conv_type: object) -> None:
+    """Check that ``conv_type`` turns Binance's decimal strings into numbers.
+
+    A book orders, negates and compares to zero what ``conv_type`` returns: ``float``,
+    ``decimal.Decimal`` or ``fractions.Fraction`` do; ``str`` does not.
+
+    Raises:
+        ValueError: It does not (named in the message).
+    """
+    try:
+        if not callable(conv_type):
+            raise TypeError
+        value = conv_type("1.5")
+        ok = bool(-value < value) and bool(conv_type("0.000") == 0) and not conv_type("0.000")
+    except Exception:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"conv_type must turn price strings into numbers (float, decimal.Decimal...), "
+            f"got {conv_type!r}"
+        )
+
+
+def _top(limit: int | None) -> slice:
+    """The slice of an ``order`` list that reads its best ``limit`` keys, best first."""
+    if limit is None:
+        return slice(None, None, -1)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValueError(f"limit must be None or an int >= 0, got {limit!r}")
+    return slice(None, -limit - 1, -1)
+
+
+class Snapshot(NamedTuple):
+    """A REST order-book snapshot, in one shape whatever the product sent.
+
+    Attributes:
+        update_id: The id of the last update the snapshot includes.
+        bids: ``[price, quantity]`` string pairs as Binance sent them.
+        asks: Likewise.
+        event_time: ``E`` (or ``T``) in ms, if the snapshot carries one.
+    """
+
+    update_id: int
+    bids: list[Any]
+    asks: list[Any]
+    event_time: int | None
+
+
+def parse_snapshot(body: object) -> Snapshot:
+    """Read a REST depth snapshot: ``{"lastUpdateId", "bids", "asks"}`` on every product.
+
+    UNCONFIRMED: Binance's older options documentation shows the snapshot as
+    ``{"T", "u", "bids", "asks"}``, with no ``lastUpdateId``.  Until the live
+    ``/eapi/v1/depth`` is seen, both are accepted, ``u`` standing for
+    ``lastUpdateId``.  This is the only place that decides it.
+
+    Raises:
+        ValueError: ``body`` is not a snapshot.
+    """
+    if isinstance(body, dict):
+        bids, asks = body.get("bids"), body.get("asks")
+        update_id = body.get("lastUpdateId")
+        if update_id is None:
+            update_id = body.get("u")  # the older options shape (UNCONFIRMED, see above)
+        event_time = body.get("E", body.get("T"))
+        if type(update_id) is int and type(bids) is list and type(asks) is list:
+            return Snapshot(update_id, bids, asks, event_time if type(event_time) is int else None)
+    raise ValueError(f"not an order-book snapshot: {str(body)[:100]!r}")
+
+
 class OutOfSync(Exception):
-    """An event does not follow the book: updates were missed.  Start over."""
+    """The book can no longer be trusted and was dropped: fetch a new snapshot.
+
+    Attributes:
+        reason: A :data:`ResyncReason`.
+        detail: What was seen, for logs.
+    """
+
+    def __init__(self, reason: ResyncReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason: ResyncReason = reason
+        self.detail = detail
+
+
+def _update(
+    side: dict[Any, Any], order: list[Any], levels: Iterable[Any], conv: Any, negate: bool
+) -> None:
+    """Apply absolute ``[price, quantity]`` levels to one side of the book.
+
+    ``side`` maps price to quantity; ``order`` holds the side's keys in ascending
+    order with the best last (bids: the prices, asks: the prices negated), so the
+    busy top of the book is the cheap end of the list to insert into or delete from.
+    """
+    for price_text, qty_text in levels:
+        price = conv(price_text)
+        qty = conv(qty_text)
+        if qty:
+            if price not in side:
+                insort(order, -price if negate else price)
+            side[price] = qty
+        elif side.pop(price, None) is not None:
+            del order[bisect_left(order, -price if negate else price)]
 
 
 @final
@@ -82,23 +202,30 @@ class DepthCache:
 
     Prices and quantities are converted with ``conv_type`` (``float`` unless you ask
     for, say, ``decimal.Decimal``).  The object returned by a depth-cache handle is
-    the live book: it changes at the handle's next ``receive()``.  Call
+    the live book: it changes only inside the handle's ``receive()``.  Call
     :meth:`copy` to keep a state.
+
+    Trio-native reads (tuples, cheap): :meth:`best_bid`, :meth:`best_ask` (O(1)),
+    :meth:`bids` and :meth:`asks` (O(k) for the top ``k``).  python-binance's methods
+    behave as python-binance's: :meth:`get_bids` and :meth:`get_asks` (every level,
+    as ``[price, quantity]`` lists), :meth:`add_bid`, :meth:`add_ask`,
+    :meth:`sort_depth`, :meth:`get_symbol`.
 
     Attributes:
         symbol: The symbol, upper case.
+        conv_type: Converts price and quantity strings.
         update_id: The book's last update id (the snapshot's ``lastUpdateId``, then
             the ``u`` of each applied event).
-        update_time: ``E`` (ms) of the last applied event; ``None`` right after a
-            snapshot that carries no event time.
+        update_time: ``E`` (ms) of the last applied event; the snapshot's own event
+            time (futures) or ``None`` right after a snapshot without one.
     """
 
     __slots__ = (
+        "_ask_order",
         "_asks",
+        "_bid_order",
         "_bids",
-        "_conv",
-        "_sorted_asks",
-        "_sorted_bids",
+        "conv_type",
         "symbol",
         "update_id",
         "update_time",
@@ -106,13 +233,13 @@ class DepthCache:
 
     def __init__(self, symbol: str, conv_type: Callable[[str], Any] = float) -> None:
         self.symbol = symbol
-        self._conv = conv_type
+        self.conv_type = conv_type
         self._bids: dict[Any, Any] = {}
         self._asks: dict[Any, Any] = {}
-        # Price order, rebuilt only after a level appears or disappears (a changed
-        # quantity, the common update, keeps it).
-        self._sorted_bids: list[Any] | None = None
-        self._sorted_asks: list[Any] | None = None
+        # Each side's keys in ascending order, the best last: bid prices, ask prices
+        # negated (see _update).
+        self._bid_order: list[Any] = []
+        self._ask_order: list[Any] = []
         self.update_id = 0
         self.update_time: int | None = None
 
@@ -123,77 +250,117 @@ class DepthCache:
             f"best_bid={self.best_bid()} best_ask={self.best_ask()}>"
         )
 
-    def get_bids(self, limit: int | None = None) -> list[tuple[Any, Any]]:
-        """Bid levels ``(price, quantity)``, highest price first (at most ``limit``)."""
-        if self._sorted_bids is None:
-            self._sorted_bids = sorted(self._bids, reverse=True)
-        prices = self._sorted_bids if limit is None else self._sorted_bids[:limit]
-        bids = self._bids
-        return [(price, bids[price]) for price in prices]
-
-    def get_asks(self, limit: int | None = None) -> list[tuple[Any, Any]]:
-        """Ask levels ``(price, quantity)``, lowest price first (at most ``limit``)."""
-        if self._sorted_asks is None:
-            self._sorted_asks = sorted(self._asks)
-        prices = self._sorted_asks if limit is None else self._sorted_asks[:limit]
-        asks = self._asks
-        return [(price, asks[price]) for price in prices]
+    # -- Trio-native reads -----------------------------------------------------
 
     def best_bid(self) -> tuple[Any, Any] | None:
         """The highest bid ``(price, quantity)``, or ``None`` if there is none."""
-        bids = self.get_bids(1)
-        return bids[0] if bids else None
+        if not self._bid_order:
+            return None
+        price = self._bid_order[-1]
+        return price, self._bids[price]
 
     def best_ask(self) -> tuple[Any, Any] | None:
         """The lowest ask ``(price, quantity)``, or ``None`` if there is none."""
-        asks = self.get_asks(1)
-        return asks[0] if asks else None
+        if not self._ask_order:
+            return None
+        price = -self._ask_order[-1]
+        return price, self._asks[price]
+
+    def bids(self, limit: int | None = None) -> list[tuple[Any, Any]]:
+        """Bid levels ``(price, quantity)``, highest price first (at most ``limit``)."""
+        side = self._bids
+        return [(price, side[price]) for price in self._bid_order[_top(limit)]]
+
+    def asks(self, limit: int | None = None) -> list[tuple[Any, Any]]:
+        """Ask levels ``(price, quantity)``, lowest price first (at most ``limit``)."""
+        side = self._asks
+        return [(price, side[price]) for price in [-key for key in self._ask_order[_top(limit)]]]
 
     def copy(self) -> DepthCache:
         """An independent copy of the book as it is now."""
-        other = DepthCache(self.symbol, self._conv)
+        other = DepthCache(self.symbol, self.conv_type)
         other._bids = dict(self._bids)
         other._asks = dict(self._asks)
+        other._bid_order = self._bid_order.copy()
+        other._ask_order = self._ask_order.copy()
         other.update_id = self.update_id
         other.update_time = self.update_time
         return other
 
-    # -- updates (the library's side) ----------------------------------------
+    # -- python-binance's DepthCache methods -------------------------------------
 
-    def _load(self, snapshot: dict[str, Any]) -> None:
-        conv = self._conv
-        self._bids = {conv(p): conv(q) for p, q in snapshot["bids"] if conv(q) != 0}
-        self._asks = {conv(p): conv(q) for p, q in snapshot["asks"] if conv(q) != 0}
-        self._sorted_bids = self._sorted_asks = None
-        self.update_id = int(snapshot["lastUpdateId"])
-        event_time = snapshot.get("E")
-        self.update_time = event_time if isinstance(event_time, int) else None
+    def get_bids(self) -> list[list[Any]]:
+        """Every bid as a ``[price, quantity]`` list, highest price first (python-binance)."""
+        return [[price, qty] for price, qty in self.bids()]
 
-    def _apply(self, event: dict[str, Any]) -> None:
-        if self._update(self._bids, event["b"]):
-            self._sorted_bids = None
-        if self._update(self._asks, event["a"]):
-            self._sorted_asks = None
-        self.update_id = int(event["u"])
-        event_time = event.get("E")
-        if isinstance(event_time, int):
-            self.update_time = event_time
+    def get_asks(self) -> list[list[Any]]:
+        """Every ask as a ``[price, quantity]`` list, lowest price first (python-binance)."""
+        return [[price, qty] for price, qty in self.asks()]
 
-    def _update(self, side: dict[Any, Any], levels: Iterable[list[str]]) -> bool:
-        """Apply absolute quantities; True if a level appeared or disappeared."""
-        conv = self._conv
-        reorder = False
-        for price_text, qty_text in levels:
-            price = conv(price_text)
-            qty = conv(qty_text)
-            if qty == 0:
-                if side.pop(price, None) is not None:
-                    reorder = True
-            else:
-                if price not in side:
-                    reorder = True
-                side[price] = qty
-        return reorder
+    def add_bid(self, bid: Any) -> None:
+        """Set one bid level from a ``[price, quantity]`` pair of strings (python-binance).
+
+        A quantity of zero, in any format (``"0"``, ``"0.000"``), removes the level.
+        """
+        _update(self._bids, self._bid_order, (bid,), self.conv_type, False)
+
+    def add_ask(self, ask: Any) -> None:
+        """Set one ask level from a ``[price, quantity]`` pair of strings (python-binance)."""
+        _update(self._asks, self._ask_order, (ask,), self.conv_type, True)
+
+    def get_symbol(self) -> str:
+        """The symbol (python-binance's ``DepthCacheManager.get_symbol``, here on the book)."""
+        return self.symbol
+
+    @staticmethod
+    def sort_depth(
+        vals: Mapping[Any, Any] | list[Any],
+        reverse: bool = False,
+        conv_type: Callable[[Any], Any] = float,
+    ) -> list[list[Any]]:
+        """Levels as ``[price, quantity]`` lists sorted by price (python-binance).
+
+        Args:
+            vals: A dict of price to quantity, or a list of ``[price, quantity]`` pairs.
+            reverse: Highest price first.
+            conv_type: Applied to every price and quantity.
+
+        Raises:
+            ValueError: ``vals`` is neither a dict nor a list.
+        """
+        if isinstance(vals, dict):
+            pairs: Iterable[Any] = vals.items()
+        elif isinstance(vals, list):
+            pairs = vals
+        else:
+            raise ValueError(f"Unknown order book depth data type: {type(vals)}")
+        levels = [[conv_type(price), conv_type(qty)] for price, qty in pairs]
+        levels.sort(key=itemgetter(0), reverse=reverse)
+        return levels
+
+    # -- updates (the library's side) --------------------------------------------
+
+    def _load(self, snapshot: Snapshot) -> None:
+        conv = self.conv_type
+        bids = {conv(p): conv(q) for p, q in snapshot.bids}
+        asks = {conv(p): conv(q) for p, q in snapshot.asks}
+        self._bids = {price: qty for price, qty in bids.items() if qty}
+        self._asks = {price: qty for price, qty in asks.items() if qty}
+        self._bid_order = sorted(self._bids)  # the one sort, of the snapshot
+        self._ask_order = sorted([-price for price in self._asks])
+        self.update_id = snapshot.update_id
+        self.update_time = snapshot.event_time
+
+    def _apply(self, bids: list[Any], asks: list[Any]) -> None:
+        conv = self.conv_type
+        if bids:
+            _update(self._bids, self._bid_order, bids, conv, False)
+        if asks:
+            _update(self._asks, self._ask_order, asks, conv, True)
+
+
+#: What a failed conversion of a level raises (``float``, ``Decimal``, custom types).
+_LEVEL_ERRORS: Final = (TypeError, ValueError, ArithmeticError)
 
 
 @final
@@ -202,9 +369,19 @@ class BookSync:
 
     Feed it every diff event with :meth:`event` and a REST snapshot with
     :meth:`snapshot`.  Until a snapshot joins the buffered events, events are
-    buffered; afterwards they are applied to :attr:`book` or raise
-    :class:`OutOfSync`, after which the caller calls :meth:`reset` and fetches a
-    new snapshot.
+    buffered (as one unbroken chain: a hole drops what came before it, which no
+    later snapshot can use).  Afterwards they are applied to :attr:`book`; an event
+    that shows a missed update drops the book and raises :class:`OutOfSync`, and
+    the caller fetches a new snapshot.  Malformed events are skipped and counted:
+    if one hid a real update, the next event's ids show the gap.
+
+    Attributes:
+        book: The book while in sync, else ``None``.
+        buffered: Events waiting for a snapshot, oldest first.
+        applied: Events applied to a book.
+        skipped: Events already in the book or the buffer (stale or duplicate).
+        malformed: Events skipped because they are not ``depthUpdate`` events.
+        discarded: Buffered events dropped because a hole or a trim made them useless.
     """
 
     def __init__(self, symbol: str, *, spot: bool, conv_type: Callable[[str], Any] = float) -> None:
@@ -212,91 +389,166 @@ class BookSync:
         self.spot = spot
         self.conv_type = conv_type
         self.book: DepthCache | None = None
-        self.buffered: list[dict[str, Any]] = []
-        self._first = True  # the next applied event is the first after the snapshot
+        self.buffered: collections.deque[dict[str, Any]] = collections.deque()
+        self._joining = False  # a snapshot is loaded and no event has followed it yet
+        self.applied = 0
+        self.skipped = 0
+        self.malformed = 0
+        self.discarded = 0
 
     @property
     def synced(self) -> bool:
-        """True once a snapshot has joined the stream."""
+        """True while a snapshot joined to the stream is the book."""
         return self.book is not None
 
     def reset(self) -> None:
-        """Forget the book and the buffer: a new snapshot is needed."""
+        """Drop the book and the buffer: a new snapshot is needed."""
         self.book = None
+        self._joining = False
+        self.discarded += len(self.buffered)
         self.buffered.clear()
-        self._first = True
 
-    def event(self, event: dict[str, Any]) -> bool:
+    def trim(self, keep: int) -> None:
+        """Keep only the newest ``keep`` buffered events.
+
+        Called while no snapshot request is in flight: events received before the
+        next request goes out are older than its snapshot, but for the last few
+        (a snapshot may lag the stream a little).
+        """
+        buffered = self.buffered
+        while len(buffered) > keep:
+            buffered.popleft()
+            self.discarded += 1
+
+    def event(self, event: Any) -> bool:
         """Take one ``depthUpdate`` event; True when it changed the synced book.
 
         Raises:
-            OutOfSync: The event shows that updates were missed.
-            ValueError: The event is not a ``depthUpdate`` (after a malformed level,
-                the book is half-updated: start over).
+            OutOfSync: The event shows that updates were missed (``reason="gap"``, or
+                ``"stale_snapshot"`` right after a snapshot), or a level could not be
+                applied (``"malformed"``).  The book was dropped; a gap's event is
+                kept in the buffer for the next snapshot.
         """
-        if (
-            type(event) is not dict
-            or type(event.get("U")) is not int
-            or type(event.get("u")) is not int
-            or not isinstance(event.get("b"), list)
-            or not isinstance(event.get("a"), list)
-        ):
-            raise ValueError(f"{self.symbol}: not a depthUpdate event")
-        if self.book is None:
-            self.buffered.append(event)
+        try:
+            first = event["U"]
+            last = event["u"]
+            bids = event["b"]
+            asks = event["a"]
+        except (TypeError, KeyError, IndexError):
+            self.malformed += 1
             return False
-        return self._apply(self.book, event)
+        if (
+            type(first) is not int
+            or type(last) is not int
+            or type(bids) is not list
+            or type(asks) is not list
+        ):
+            self.malformed += 1
+            return False
+        book = self.book
+        if book is None:
+            self._buffer(event, first, last)
+            return False
+        current = book.update_id
+        if self.spot:
+            if last <= current:
+                self.skipped += 1
+                return False
+            if first > current + 1:
+                self._lost(event, f"expected update {current + 1}, got {first}")
+        elif self._joining:
+            if last < current:
+                self.skipped += 1
+                return False
+            if not self._joins(event, first, current):
+                self._lost(event, f"first update {first} is after the snapshot's {current}")
+        else:
+            if last <= current:
+                self.skipped += 1
+                return False
+            previous = event.get("pu")
+            if previous is None:  # no pu (UNCONFIRMED for options): ids must be contiguous
+                if first > current + 1:
+                    self._lost(event, f"expected update {current + 1}, got {first}")
+            elif previous != current:
+                self._lost(event, f"update follows {previous}, the book is at {current}")
+        try:
+            book._apply(bids, asks)
+        except _LEVEL_ERRORS as exc:
+            self.malformed += 1
+            self.reset()  # the book may be half-updated
+            raise OutOfSync("malformed", f"a depth event holds a bad level ({exc})") from None
+        book.update_id = last
+        event_time = event.get("E")
+        if type(event_time) is int:
+            book.update_time = event_time
+        self._joining = False
+        self.applied += 1
+        return True
 
-    def snapshot(self, snapshot: dict[str, Any]) -> bool:
+    def snapshot(self, snapshot: Snapshot) -> bool:
         """Join a REST snapshot to the buffered events.
 
         Returns:
             True when the book is now in sync; False when the snapshot is older than
-            the first buffered event (fetch another; the buffer is kept).
+            the first buffered event it would need (fetch another; the buffer is kept).
 
         Raises:
-            OutOfSync: The buffered events have a hole after the snapshot.
-            ValueError: The snapshot or an event holds something that is not a level.
+            OutOfSync: A buffered event could not be applied (``"malformed"``).
+            ValueError, TypeError, ArithmeticError: The snapshot holds something that
+                is not a level (nothing changed).
         """
-        last = int(snapshot["lastUpdateId"])
+        last = snapshot.update_id
         buffered = self.buffered
-        # Spot may join at U == last + 1; futures need U <= last.
-        if buffered and int(buffered[0]["U"]) > (last + 1 if self.spot else last):
+        # Spot drops u <= lastUpdateId, futures and options u < lastUpdateId.
+        newest_dropped = last if self.spot else last - 1
+        while buffered and buffered[0]["u"] <= newest_dropped:
+            buffered.popleft()
+            self.discarded += 1
+        if buffered and not self._joins(buffered[0], buffered[0]["U"], last):
             return False
         book = DepthCache(self.symbol, self.conv_type)
-        book._load(snapshot)  # ValueError, TypeError on garbage: nothing changed
+        book._load(snapshot)
         self.book = book
-        self._first = True
-        self.buffered = []
-        try:
-            for event in buffered:
-                self._apply(book, event)
-        except (OutOfSync, ValueError, TypeError):
-            self.reset()
-            raise
+        self._joining = True
+        pending = list(buffered)
+        buffered.clear()
+        for event in pending:  # one unbroken chain that starts at the snapshot
+            self.event(event)
         return True
 
-    def _apply(self, book: DepthCache, event: dict[str, Any]) -> bool:
-        first_id = int(event["U"])
-        last_id = int(event["u"])
-        current = book.update_id
+    def _joins(self, event: dict[str, Any], first: int, last: int) -> bool:
+        """Whether ``event`` (not older than the snapshot) is the first to apply to it.
+
+        Spot: ``U <= lastUpdateId + 1``.  Futures and options: ``U <= lastUpdateId``,
+        or an event that starts right after the snapshot (``pu == lastUpdateId``)
+        when the snapshot fell between two events.
+        """
         if self.spot:
-            if last_id <= current:
-                return False  # already in the book
-            if first_id > current + 1:
-                raise OutOfSync(f"expected update {current + 1}, got {first_id}")
-        elif self._first:
-            if last_id < current:
-                return False
-            if first_id > current:
-                raise OutOfSync(f"first update {first_id} is after {current}")
-        else:
-            if last_id <= current:
-                return False
-            previous = event.get("pu")
-            expected_ok = previous == current if previous is not None else first_id == current + 1
-            if not expected_ok:
-                raise OutOfSync(f"update follows {previous}, the book is at {current}")
-        self._first = False
-        book._apply(event)
-        return True
+            return first <= last + 1
+        previous = event.get("pu")
+        if first <= last:
+            return True
+        return previous == last if previous is not None else first == last + 1
+
+    def _buffer(self, event: dict[str, Any], first: int, last: int) -> None:
+        buffered = self.buffered
+        if buffered:
+            previous_last = buffered[-1]["u"]
+            if last <= previous_last:
+                self.skipped += 1
+                return
+            if self.spot or (previous := event.get("pu")) is None:
+                follows = first <= previous_last + 1
+            else:
+                follows = previous == previous_last
+            if not follows:  # a hole: what came before it can never be joined
+                self.discarded += len(buffered)
+                buffered.clear()
+        buffered.append(event)
+
+    def _lost(self, event: dict[str, Any], detail: str) -> None:
+        reason: ResyncReason = "stale_snapshot" if self._joining else "gap"
+        self.reset()
+        self.buffered.append(event)  # the newest event: the next snapshot may join it
+        raise OutOfSync(reason, detail)

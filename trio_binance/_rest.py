@@ -5,12 +5,16 @@ margin, options): create with POST, keep alive with PUT, both with the API-key h
 only.  Margin listen tokens: POST
 ``/sapi/v1/userListenToken``, signed.  Server time, to recover from clock skew
 (``-1021``).  Errors with Binance's ``{"code", "msg"}`` body become
-:class:`BinanceAPIError`; nothing here ever puts a key, token or secret in a message.
+:class:`BinanceAPIError`, with the ``Retry-After`` header's wait; nothing here
+ever puts a key, token or secret in a message.
 """
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import logging
+import math
 import time
 from typing import Any, Final, final
 
@@ -19,6 +23,7 @@ import trio
 
 from ._endpoints import Endpoints, Product
 from ._exceptions import BinanceStreamError
+from ._order_book import Snapshot, parse_snapshot
 from ._signing import Signer, rest_payload
 
 __all__ = [
@@ -28,6 +33,7 @@ __all__ = [
     "RestClient",
     "WallClock",
     "fetch_depth_snapshot",
+    "parse_retry_after",
 ]
 
 logger = logging.getLogger("trio_binance")
@@ -68,13 +74,18 @@ class BinanceAPIError(BinanceStreamError):
         status: HTTP status (REST), or the WebSocket-API ``status``.
         code: Binance's error code, e.g. ``-1125`` or ``-1022``; ``None`` if absent.
         msg: Binance's error message.
+        retry_after: Seconds Binance asked us to wait before the next request (its
+            ``Retry-After`` header, sent with 429 and 418); ``None`` if it did not say.
     """
 
-    def __init__(self, status: int, code: int | None, msg: str) -> None:
+    def __init__(
+        self, status: int, code: int | None, msg: str, *, retry_after: float | None = None
+    ) -> None:
         super().__init__(f"Binance error {code} (HTTP {status}): {msg}")
         self.status = status
         self.code = code
         self.msg = msg
+        self.retry_after = retry_after
 
 
 @final
@@ -197,31 +208,51 @@ class RestClient:
 
 async def fetch_depth_snapshot(
     http: httpx.AsyncClient, endpoints: Endpoints, product: Product, symbol: str, limit: int
-) -> dict[str, Any]:
+) -> Snapshot:
     """GET the order-book snapshot of ``symbol`` (public: no key, no signature).
 
     Raises:
         BinanceAPIError: Binance answered with an error status.
         httpx.HTTPError: The request failed on the network or timed out.
-        ValueError: The answer is not a snapshot (``lastUpdateId``, ``bids``, ``asks``).
+        ValueError: The answer is not a snapshot (see :func:`parse_snapshot`).
     """
     field, path = DEPTH_PATHS[product]
     url = getattr(endpoints, field) + path
     response = await http.get(url, params={"symbol": symbol, "limit": str(limit)})
     if not response.is_success:
         raise _api_error(response)
-    body = response.json()
-    if (
-        not isinstance(body, dict)
-        or not isinstance(body.get("lastUpdateId"), int)
-        or not isinstance(body.get("bids"), list)
-        or not isinstance(body.get("asks"), list)
-    ):
-        raise ValueError(f"not an order-book snapshot: {str(body)[:100]!r}")
-    return body
+    return parse_snapshot(response.json())
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from an HTTP ``Retry-After`` value, or ``None``.
+
+    Binance sends whole seconds; the HTTP-date form is understood too (relative to
+    ``now``, wall-clock seconds, ``time.time()`` by default).  Anything else, or a
+    negative or non-finite number, is ignored (``None``): the caller's own backoff
+    applies.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # an HTTP date is always GMT
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        seconds = when.timestamp() - (time.time() if now is None else now)
+        return max(0.0, seconds)
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
 
 
 def _api_error(response: httpx.Response) -> BinanceAPIError:
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
     try:
         body = response.json()
     except ValueError:
@@ -229,6 +260,11 @@ def _api_error(response: httpx.Response) -> BinanceAPIError:
     if isinstance(body, dict):
         code = body.get("code")
         return BinanceAPIError(
-            response.status_code, code if isinstance(code, int) else None, str(body.get("msg", ""))
+            response.status_code,
+            code if isinstance(code, int) else None,
+            str(body.get("msg", "")),
+            retry_after=retry_after,
         )
-    return BinanceAPIError(response.status_code, None, response.reason_phrase or "error")
+    return BinanceAPIError(
+        response.status_code, None, response.reason_phrase or "error", retry_after=retry_after
+    )

@@ -320,6 +320,19 @@ class FakeMarket:
         """
         self._symbol(symbol).drop_depth += count
 
+    def flood_depth(self, symbol: str, count: int) -> None:
+        """Publish ``count`` diff-depth events of ``symbol`` at once, as a replay or a
+        backfill would: each is one more change of the book (ids continue, REST
+        snapshots follow).  Whatever changed since the last event goes out first.
+
+        Connections queue the frames (see ``FakeSettings.send_queue_size``).
+        """
+        state = self._symbol(symbol)
+        self._publish_diff(state)
+        for _ in range(count):
+            state.step_book()
+            self._publish_diff(state)
+
     def stop(self) -> None:
         """Stop publishing; the state (and REST snapshots) stay as they are."""
         self._scope.cancel()
@@ -381,23 +394,29 @@ class FakeMarket:
                     else:
                         body = self._depth_event(state, now, first, bids, asks)
                     self._send(name, body)
-            if not state.pending:
-                continue
-            dropped = state.drop_depth > 0
-            if dropped:
-                state.drop_depth -= 1
-            wanted = [n for n in names.diff_depth if self._wanted(n)]
-            if wanted and not dropped:
-                changes = sorted(state.pending.items(), key=lambda item: item[0][1])
-                bids = [[state.p(p), state.q(q)] for (b, p), q in reversed(changes) if b]
-                asks = [[state.p(p), state.q(q)] for (b, p), q in changes if not b]
-                event = self._depth_event(state, self._outlet.now_ms(), first, bids, asks)
-                data = orjson.dumps(event).decode()
-                for name in wanted:
-                    self._outlet.publish_encoded(name, data, self.product)
-            state.last_u = state.update_id
-            state.pending.clear()
-            state.pending_first = None
+            self._publish_diff(state)
+
+    def _publish_diff(self, state: _Symbol) -> None:
+        """Send the changes since the last diff event as one ``depthUpdate``."""
+        if not state.pending:
+            return
+        first = state.pending_first
+        assert first is not None
+        dropped = state.drop_depth > 0
+        if dropped:
+            state.drop_depth -= 1
+        wanted = [n for n in state.names.diff_depth if self._wanted(n)]
+        if wanted and not dropped:
+            changes = sorted(state.pending.items(), key=lambda item: item[0][1])
+            bids = [[state.p(p), state.q(q)] for (b, p), q in reversed(changes) if b]
+            asks = [[state.p(p), state.q(q)] for (b, p), q in changes if not b]
+            event = self._depth_event(state, self._outlet.now_ms(), first, bids, asks)
+            data = orjson.dumps(event).decode()
+            for name in wanted:
+                self._outlet.publish_encoded(name, data, self.product)
+        state.last_u = state.update_id
+        state.pending.clear()
+        state.pending_first = None
 
     def _depth_event(
         self, state: _Symbol, now: int, first: int, bids: list[list[str]], asks: list[list[str]]

@@ -280,7 +280,9 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
             trio.BusyResourceError: Another task is reading this book.
             trio.ClosedResourceError: The handle was closed.
         """
-        await self._enter()
+        if self._closed or self._busy:
+            await self._refuse()
+        self._busy = True
         try:
             sync = self._sync
             if self._fresh:
@@ -329,11 +331,14 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
 
     async def _enter(self) -> None:
         if self._closed or self._busy:
-            await trio.lowlevel.checkpoint()
-            if self._closed:
-                raise trio.ClosedResourceError("this depth cache was closed")
-            raise trio.BusyResourceError("another task is already reading this depth cache")
+            await self._refuse()
         self._busy = True
+
+    async def _refuse(self) -> None:
+        await trio.lowlevel.checkpoint()
+        if self._closed:
+            raise trio.ClosedResourceError("this depth cache was closed")
+        raise trio.BusyResourceError("another task is already reading this depth cache")
 
     def _out_of_sync(self, reason: ResyncReason, detail: str, level: int) -> None:
         """The book was dropped: say why, once, in the state, the stats and the log."""

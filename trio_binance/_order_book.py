@@ -176,24 +176,42 @@ class OutOfSync(Exception):
         self.detail = detail
 
 
+#: Price strings whose converted keys a book side remembers (then it starts afresh).
+_KEY_CACHE: Final = 4096
+
+
 def _update(
-    side: dict[Any, Any], order: list[Any], levels: Iterable[Any], conv: Any, negate: bool
+    side: dict[Any, Any],
+    order: list[Any],
+    keys: dict[str, Any],
+    levels: Iterable[Any],
+    conv: Any,
+    negate: bool,
 ) -> None:
     """Apply absolute ``[price, quantity]`` levels to one side of the book.
 
-    ``side`` maps price to quantity; ``order`` holds the side's keys in ascending
-    order with the best last (bids: the prices, asks: the prices negated), so the
-    busy top of the book is the cheap end of the list to insert into or delete from.
+    A side is keyed by price, negated for asks: ``side`` maps key to quantity and
+    ``order`` holds the keys in ascending order, so the best price is last on both
+    sides and the busy top of the book is the cheap end of the list to insert into
+    or delete from.  ``keys`` remembers the key of recent price strings: the same
+    levels change again and again, and a dict lookup costs less than a conversion.
     """
     for price_text, qty_text in levels:
-        price = conv(price_text)
+        key = keys.get(price_text)
+        if key is None:
+            key = conv(price_text)
+            if negate:
+                key = -key
+            if len(keys) >= _KEY_CACHE:
+                keys.clear()
+            keys[price_text] = key
         qty = conv(qty_text)
         if qty:
-            if price not in side:
-                insort(order, -price if negate else price)
-            side[price] = qty
-        elif side.pop(price, None) is not None:
-            del order[bisect_left(order, -price if negate else price)]
+            if key not in side:
+                insort(order, key)
+            side[key] = qty
+        elif side.pop(key, None) is not None:
+            del order[bisect_left(order, key)]
 
 
 @final
@@ -221,8 +239,10 @@ class DepthCache:
     """
 
     __slots__ = (
+        "_ask_keys",
         "_ask_order",
         "_asks",
+        "_bid_keys",
         "_bid_order",
         "_bids",
         "conv_type",
@@ -234,12 +254,14 @@ class DepthCache:
     def __init__(self, symbol: str, conv_type: Callable[[str], Any] = float) -> None:
         self.symbol = symbol
         self.conv_type = conv_type
+        # Each side maps its keys (bid prices, ask prices negated) to quantities, and
+        # lists the keys in ascending order, the best last (see _update).
         self._bids: dict[Any, Any] = {}
         self._asks: dict[Any, Any] = {}
-        # Each side's keys in ascending order, the best last: bid prices, ask prices
-        # negated (see _update).
         self._bid_order: list[Any] = []
         self._ask_order: list[Any] = []
+        self._bid_keys: dict[str, Any] = {}
+        self._ask_keys: dict[str, Any] = {}
         self.update_id = 0
         self.update_time: int | None = None
 
@@ -263,18 +285,22 @@ class DepthCache:
         """The lowest ask ``(price, quantity)``, or ``None`` if there is none."""
         if not self._ask_order:
             return None
-        price = -self._ask_order[-1]
-        return price, self._asks[price]
+        key = self._ask_order[-1]
+        return -key, self._asks[key]
 
     def bids(self, limit: int | None = None) -> list[tuple[Any, Any]]:
         """Bid levels ``(price, quantity)``, highest price first (at most ``limit``)."""
         side = self._bids
+        if type(limit) is int and limit >= 0:
+            return [(price, side[price]) for price in self._bid_order[: -limit - 1 : -1]]
         return [(price, side[price]) for price in self._bid_order[_top(limit)]]
 
     def asks(self, limit: int | None = None) -> list[tuple[Any, Any]]:
         """Ask levels ``(price, quantity)``, lowest price first (at most ``limit``)."""
         side = self._asks
-        return [(price, side[price]) for price in [-key for key in self._ask_order[_top(limit)]]]
+        if type(limit) is int and limit >= 0:
+            return [(-key, side[key]) for key in self._ask_order[: -limit - 1 : -1]]
+        return [(-key, side[key]) for key in self._ask_order[_top(limit)]]
 
     def copy(self) -> DepthCache:
         """An independent copy of the book as it is now."""
@@ -302,11 +328,11 @@ class DepthCache:
 
         A quantity of zero, in any format (``"0"``, ``"0.000"``), removes the level.
         """
-        _update(self._bids, self._bid_order, (bid,), self.conv_type, False)
+        _update(self._bids, self._bid_order, self._bid_keys, (bid,), self.conv_type, False)
 
     def add_ask(self, ask: Any) -> None:
         """Set one ask level from a ``[price, quantity]`` pair of strings (python-binance)."""
-        _update(self._asks, self._ask_order, (ask,), self.conv_type, True)
+        _update(self._asks, self._ask_order, self._ask_keys, (ask,), self.conv_type, True)
 
     def get_symbol(self) -> str:
         """The symbol (python-binance's ``DepthCacheManager.get_symbol``, here on the book)."""
@@ -345,18 +371,18 @@ class DepthCache:
         bids = {conv(p): conv(q) for p, q in snapshot.bids}
         asks = {conv(p): conv(q) for p, q in snapshot.asks}
         self._bids = {price: qty for price, qty in bids.items() if qty}
-        self._asks = {price: qty for price, qty in asks.items() if qty}
+        self._asks = {-price: qty for price, qty in asks.items() if qty}
         self._bid_order = sorted(self._bids)  # the one sort, of the snapshot
-        self._ask_order = sorted([-price for price in self._asks])
+        self._ask_order = sorted(self._asks)
         self.update_id = snapshot.update_id
         self.update_time = snapshot.event_time
 
     def _apply(self, bids: list[Any], asks: list[Any]) -> None:
         conv = self.conv_type
         if bids:
-            _update(self._bids, self._bid_order, bids, conv, False)
+            _update(self._bids, self._bid_order, self._bid_keys, bids, conv, False)
         if asks:
-            _update(self._asks, self._ask_order, asks, conv, True)
+            _update(self._asks, self._ask_order, self._ask_keys, asks, conv, True)
 
 
 #: What a failed conversion of a level raises (``float``, ``Decimal``, custom types).

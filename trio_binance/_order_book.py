@@ -190,11 +190,10 @@ def _update(
 ) -> None:
     """Apply absolute ``[price, quantity]`` levels to one side of the book.
 
-    A side is keyed by price, negated for asks: ``side`` maps key to the level's
-    ``(price, quantity)`` tuple (made once per change, then handed to every reader)
-    and ``order`` holds the keys in ascending order, so the best price is last on
-    both sides and the busy top of the book is the cheap end of the list to insert
-    into or delete from.  ``keys`` remembers the key of recent price strings: the same
+    A side is keyed by price, negated for asks: ``side`` maps key to quantity and
+    ``order`` holds the keys in ascending order, so the best price is last on both
+    sides and the busy top of the book is the cheap end of the list to insert into
+    or delete from.  ``keys`` remembers the key of recent price strings: the same
     levels change again and again, and a dict lookup costs less than a conversion.
     """
     for price_text, qty_text in levels:
@@ -210,7 +209,7 @@ def _update(
         if qty:
             if key not in side:
                 insort(order, key)
-            side[key] = (-key if negate else key, qty)
+            side[key] = qty
         elif side.pop(key, None) is not None:
             del order[bisect_left(order, key)]
 
@@ -255,8 +254,8 @@ class DepthCache:
     def __init__(self, symbol: str, conv_type: Callable[[str], Any] = float) -> None:
         self.symbol = symbol
         self.conv_type = conv_type
-        # Each side maps its keys (bid prices, ask prices negated) to (price, qty)
-        # levels, and lists the keys in ascending order, the best last (see _update).
+        # Each side maps its keys (bid prices, ask prices negated) to quantities, and
+        # lists the keys in ascending order, the best last (see _update).
         self._bids: dict[Any, Any] = {}
         self._asks: dict[Any, Any] = {}
         self._bid_order: list[Any] = []
@@ -279,29 +278,29 @@ class DepthCache:
         """The highest bid ``(price, quantity)``, or ``None`` if there is none."""
         if not self._bid_order:
             return None
-        level: tuple[Any, Any] = self._bids[self._bid_order[-1]]
-        return level
+        price = self._bid_order[-1]
+        return price, self._bids[price]
 
     def best_ask(self) -> tuple[Any, Any] | None:
         """The lowest ask ``(price, quantity)``, or ``None`` if there is none."""
         if not self._ask_order:
             return None
-        level: tuple[Any, Any] = self._asks[self._ask_order[-1]]
-        return level
+        key = self._ask_order[-1]
+        return -key, self._asks[key]
 
     def bids(self, limit: int | None = None) -> list[tuple[Any, Any]]:
         """Bid levels ``(price, quantity)``, highest price first (at most ``limit``)."""
         side = self._bids
         if type(limit) is int and limit >= 0:
-            return [side[key] for key in self._bid_order[: -limit - 1 : -1]]
-        return [side[key] for key in self._bid_order[_top(limit)]]
+            return [(price, side[price]) for price in self._bid_order[: -limit - 1 : -1]]
+        return [(price, side[price]) for price in self._bid_order[_top(limit)]]
 
     def asks(self, limit: int | None = None) -> list[tuple[Any, Any]]:
         """Ask levels ``(price, quantity)``, lowest price first (at most ``limit``)."""
         side = self._asks
         if type(limit) is int and limit >= 0:
-            return [side[key] for key in self._ask_order[: -limit - 1 : -1]]
-        return [side[key] for key in self._ask_order[_top(limit)]]
+            return [(-key, side[key]) for key in self._ask_order[: -limit - 1 : -1]]
+        return [(-key, side[key]) for key in self._ask_order[_top(limit)]]
 
     def copy(self) -> DepthCache:
         """An independent copy of the book as it is now."""
@@ -371,8 +370,8 @@ class DepthCache:
         conv = self.conv_type
         bids = {conv(p): conv(q) for p, q in snapshot.bids}
         asks = {conv(p): conv(q) for p, q in snapshot.asks}
-        self._bids = {price: (price, qty) for price, qty in bids.items() if qty}
-        self._asks = {-price: (price, qty) for price, qty in asks.items() if qty}
+        self._bids = {price: qty for price, qty in bids.items() if qty}
+        self._asks = {-price: qty for price, qty in asks.items() if qty}
         self._bid_order = sorted(self._bids)  # the one sort, of the snapshot
         self._ask_order = sorted(self._asks)
         self.update_id = snapshot.update_id

@@ -44,12 +44,12 @@ CHUNK = 1 << 20
 
 
 class Symbol:
-    def __init__(self, name: str, snapshot_limit: int, last_id: int, events: list[bytes]):
+    def __init__(self, name: str, last_id: int, after_events: int, events: list[bytes]):
         self.name = name
         self.stream = f"{name.lower()}@depth"
         self.last_id = last_id  # the snapshot's lastUpdateId now
+        self.after_events = after_events  # the last event's u
         self.events = events
-        self.snapshot_limit = snapshot_limit
 
 
 class Server:
@@ -60,9 +60,7 @@ class Server:
         encoded = [orjson.dumps(e) for e in data.events]
         for name in config["symbols"]:
             last = data.events[-1]["u"] if data.events else data.last_update_id
-            symbol = Symbol(name, config["levels"], data.last_update_id, encoded)
-            symbol.after_events = last  # type: ignore[attr-defined]
-            self.symbols[name] = symbol
+            self.symbols[name] = Symbol(name, data.last_update_id, last, encoded)
         self.lock = threading.Lock()
         self.connections: set[socket.socket] = set()
         self.dropped = False
@@ -103,7 +101,7 @@ class Server:
         with self.lock:
             self.dropped = True
             for symbol in self.symbols.values():
-                symbol.last_id = symbol.after_events + 10  # type: ignore[attr-defined]
+                symbol.last_id = symbol.after_events + 10
             connections, self.connections = self.connections, set()
         for sock in connections:
             try:

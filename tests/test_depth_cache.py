@@ -116,7 +116,8 @@ def test_futures_join_a_snapshot_that_fell_between_two_events() -> None:
     assert stale.snapshot(snap(100))
     with pytest.raises(OutOfSync) as caught:
         stale.event(ev(105, 106, pu=104))  # 101..104 happened before the stream began
-    assert caught.value.reason == "stale_snapshot"
+    assert caught.value.reason == "gap"
+    assert "after the snapshot's 100" in caught.value.detail
     assert not stale.synced and len(stale.buffered) == 1  # kept for the next snapshot
 
 

@@ -57,9 +57,9 @@ class BookState:
         detail: What was seen (``"expected update 107, got 108"``); ``None`` while
             in sync.
         resyncs: Times the book was dropped and rebuilt after its first sync.
-        last_resync_reason: ``"gap"`` (the ids show a missed update),
-            ``"stale_snapshot"`` (the first event after the snapshot did not follow
-            it), ``"malformed"`` (an event could not be applied) or ``"refresh"``
+        last_resync_reason: ``"gap"`` (the ids show a missed update, or that the
+            snapshot was older than the stream: ``detail`` says which ids),
+            ``"malformed"`` (an event could not be applied) or ``"refresh"``
             (``refresh_interval``); ``None`` if it never resynced.
     """
 

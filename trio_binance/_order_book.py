@@ -56,10 +56,10 @@ SNAPSHOT_LIMITS: Final[dict[Product, tuple[int, ...] | range]] = {
     Product.OPTIONS: (10, 20, 50, 100, 500, 1000),
 }
 
-#: Why a book stopped being in sync: a gap in the update ids, a snapshot that turned
-#: out older than the stream once the book was shown, an event that could not be
-#: applied, or the periodic ``refresh_interval``.
-ResyncReason = Literal["gap", "stale_snapshot", "malformed", "refresh"]
+#: Why a book stopped being in sync: a gap in the update ids (a missed update, or a
+#: snapshot older than the stream: with no event between them, the two look the
+#: same), an event that could not be applied, or the periodic ``refresh_interval``.
+ResyncReason = Literal["gap", "malformed", "refresh"]
 
 
 def snapshot_weight(product: Product, limit: int) -> int:
@@ -450,10 +450,9 @@ class BookSync:
         """Take one ``depthUpdate`` event; True when it changed the synced book.
 
         Raises:
-            OutOfSync: The event shows that updates were missed (``reason="gap"``, or
-                ``"stale_snapshot"`` right after a snapshot), or a level could not be
-                applied (``"malformed"``).  The book was dropped; a gap's event is
-                kept in the buffer for the next snapshot.
+            OutOfSync: The event shows that updates were missed (``reason="gap"``),
+                or a level could not be applied (``"malformed"``).  The book was
+                dropped; a gap's event is kept in the buffer for the next snapshot.
         """
         try:
             first = event["U"]
@@ -574,7 +573,10 @@ class BookSync:
         buffered.append(event)
 
     def _lost(self, event: dict[str, Any], detail: str) -> None:
-        reason: ResyncReason = "stale_snapshot" if self._joining else "gap"
+        if self._joining:
+            detail += (
+                " (the first update since the snapshot: it may have been older than the stream)"
+            )
         self.reset()
         self.buffered.append(event)  # the newest event: the next snapshot may join it
-        raise OutOfSync(reason, detail)
+        raise OutOfSync("gap", detail)

@@ -151,7 +151,7 @@ def test_bad_recordings_are_errors_naming_the_file(tmp_path: Path) -> None:
         list(read_recording([tmp_path]))
     stray = tmp_path / "notes.jsonl"
     stray.write_text('{"hello": 1}\n')
-    with pytest.raises(RecordingError, match="notes.jsonl: not a recording"):
+    with pytest.raises(RecordingError, match=r"notes\.jsonl: not a recording"):
         list(read_recording([stray]))
     stray.write_text("not json\n")
     with pytest.raises(RecordingError, match="not a recording"):

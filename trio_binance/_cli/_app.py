@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 
@@ -24,15 +25,30 @@ if sys.version_info < (3, 11):  # pragma: no cover
 __all__ = ["cli", "run"]
 
 
+_LOG_LEVELS = [logging.CRITICAL + 1, logging.WARNING, logging.INFO, logging.DEBUG]
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="trio-binance")
-def cli() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log the library's warnings on stderr (-vv: info, -vvv: debug).",
+)
+def cli(verbose: int) -> None:
     """Binance streams at the terminal: stream, record, replay, book, and a fake exchange.
 
     Every command takes --testnet, --demo, --tld and --endpoints FILE (a JSON
     object of Endpoints field names to URLs, as `trio-binance fake
-    --endpoints-out FILE` writes).
+    --endpoints-out FILE` writes).  Gaps show in the output itself; errors end the
+    command with one line on stderr.
     """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("trio-binance: %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(_LOG_LEVELS[min(verbose, len(_LOG_LEVELS) - 1)])
 
 
 for _command in (stream, record, replay, book, fake):

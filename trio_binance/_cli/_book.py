@@ -143,7 +143,7 @@ async def show_book(
             async for cache in handle:
                 now = trio.current_time()
                 arrivals.append(now)
-                while arrivals[0] < now - 1.0:
+                while arrivals[0] <= now - 1.0:  # updates in the last second
                     arrivals.popleft()
                 seen += 1
                 last = updates is not None and seen >= updates

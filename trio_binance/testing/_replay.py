@@ -27,7 +27,7 @@ class ReplayStats:
         messages: Recorded messages published.
         undelivered: Of those, messages no connection was subscribed to.
         gaps: Recorded gaps met.
-        drops: Connections dropped to reproduce those gaps (``gaps="reconnect"``).
+        drops: Connections closed to reproduce those gaps (``gaps="reconnect"``).
     """
 
     messages: int = 0
@@ -68,9 +68,10 @@ async def replay_recording(
             Pauses between separate recording sessions are skipped.
         wait_for: Streams the replay waits for before it starts, until a client has
             subscribed to each; every recorded stream by default, ``[]`` for none.
-        gaps: ``"reconnect"`` reproduces each recorded gap by dropping the
-            connections that carry its stream (the client reconnects and reports a
-            gap of its own), then waits for the stream to be subscribed again;
+        gaps: ``"reconnect"`` reproduces each recorded gap by closing the
+            connections that carry its stream, after sending what they hold (the
+            client reconnects and reports a gap of its own), then waits for the
+            stream to be subscribed again;
             ``"skip"`` ignores recorded gaps.
 
     Returns:
@@ -132,10 +133,15 @@ async def replay_recording(
 
 
 async def _reconnect(fake: FakeBinance, stream: str, product: Product) -> int:
-    """Drop the connections carrying ``stream``; wait until it is subscribed again."""
+    """Close the connections carrying ``stream``; wait until it is subscribed again.
+
+    Each is closed as a server going away (1001) after what is queued has been
+    sent, so the client loses nothing recorded before the gap; it reconnects and
+    reports a gap of its own.
+    """
     conns = fake.subscribers(stream, product=product)
     for conn in conns:
-        conn.drop()
+        await conn.close(1001, "replaying a recorded gap")
     if conns:
         await fake.wait_until(
             lambda: any(c not in conns for c in fake.subscribers(stream, product=product))

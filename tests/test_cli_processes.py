@@ -202,3 +202,13 @@ def test_replay_paces_like_the_recording(tmp_path: Path) -> None:
     assert [orjson.loads(line) for line in done.stdout.splitlines()] == [
         {"stream": "a@trade", "data": {"t": i}} for i in range(4)
     ]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_stream_stops_cleanly_on_a_signal(endpoints: Path, sig: int) -> None:
+    proc = start([SCRIPT, "stream", "--endpoints", str(endpoints), "btcusdt@bookTicker"])
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # the fake publishes every 0.1 s: a line comes soon
+    assert json.loads(first)["stream"] == "btcusdt@bookTicker"
+    status, _, err = stop(proc, sig)
+    assert status == 0 and err == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -191,6 +192,10 @@ class Output:
             self._stream.flush()
         except BrokenPipeError:
             self.closed = True
+            if self._stream is sys.stdout.buffer:
+                # Nothing more can reach the reader; keep the interpreter's final
+                # flush of stdout from reporting the broken pipe again.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
     @staticmethod
     def line(obj: object) -> bytes:

@@ -219,25 +219,31 @@ async def _show_status(
 ) -> None:
     previous = dict(stats.per_stream)
     last = trio.current_time()
-    with scope, Live(console=console, auto_refresh=False, transient=False) as live:
-        while True:
-            await trio.sleep(interval)
-            now = trio.current_time()
-            elapsed = max(now - last, 1e-9)
-            rates = {s: (n - previous.get(s, 0)) / elapsed for s, n in stats.per_stream.items()}
-            previous, last = dict(stats.per_stream), now
-            writer = stats.writer
-            current = writer.current_file if writer is not None else None
-            live.update(
-                status_line(
-                    rates,
-                    messages=writer.messages if writer else 0,
-                    size=writer.bytes_written if writer else 0,
-                    gaps=stats.gaps,
-                    file=current.name if current else "-",
-                ),
-                refresh=True,
-            )
+
+    def line() -> Text:
+        nonlocal previous, last
+        now = trio.current_time()
+        elapsed = max(now - last, 1e-9)
+        rates = {s: (n - previous.get(s, 0)) / elapsed for s, n in stats.per_stream.items()}
+        previous, last = dict(stats.per_stream), now
+        writer = stats.writer
+        current = writer.current_file if writer is not None else None
+        return status_line(
+            rates,
+            messages=writer.messages if writer else 0,
+            size=writer.bytes_written if writer else 0,
+            gaps=stats.gaps,
+            file=current.name if current else writer.files[-1].name if writer else "-",
+        )
+
+    with Live(console=console, auto_refresh=False, transient=False) as live:
+        try:
+            with scope:
+                while True:
+                    await trio.sleep(interval)
+                    live.update(line(), refresh=True)
+        finally:
+            live.update(line(), refresh=True)  # the final counts, once the file is closed
 
 
 async def record_streams(

@@ -121,9 +121,23 @@ def _connection_name(
     return names[min(index, len(names) - 1)]
 
 
+class _Label:
+    """A group's connection name, looked up when it goes live and after each gap."""
+
+    def __init__(self, lookup: Callable[[], str]) -> None:
+        self._lookup = lookup
+        self._name: str = lookup()
+
+    def __call__(self) -> str:
+        return self._name
+
+    def refresh(self) -> None:
+        self._name = self._lookup()
+
+
 async def _read(
     handle: StreamHandle,
-    label: Any,
+    label: _Label,
     clock: WallClock,
     send: trio.MemorySendChannel[_Batch],
 ) -> None:
@@ -156,20 +170,6 @@ async def _read(
                         await send.send((clock.ns(), label(), leftover))
                     except trio.BrokenResourceError:
                         pass
-
-
-class _Label:
-    """A group's connection name, looked up when it goes live and after each gap."""
-
-    def __init__(self, lookup: Any) -> None:
-        self._lookup = lookup
-        self._name: str = lookup()
-
-    def __call__(self) -> str:
-        return self._name
-
-    def refresh(self) -> None:
-        self._name = self._lookup()
 
 
 async def _write(

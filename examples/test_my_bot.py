@@ -9,15 +9,15 @@ provides ``autojump_clock``.  A day of virtual time runs in well under a second.
 import pytest
 import trio
 
-from trio_binance import Gap, open_binance_streams
+from trio_binance import Gap, StreamHandle, open_binance_streams
 from trio_binance.testing import FakeBinance
 
 pytestmark = pytest.mark.trio
 
 
-async def average_price(handle, n: int) -> float:
+async def average_price(handle: StreamHandle, n: int) -> float:
     """The app under test: the mean of the next ``n`` trade prices, ignoring gaps."""
-    prices = []
+    prices: list[float] = []
     async for msg in handle:
         if isinstance(msg, Gap):
             continue

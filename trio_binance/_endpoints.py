@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
+import os
 from typing import final
 
 __all__ = ["Endpoints", "Product"]
@@ -143,6 +145,70 @@ class Endpoints:
         if demo:
             return cls.demo()
         return cls.production(tld)
+
+    @classmethod
+    def from_mapping(cls, fields: object, *, base: Endpoints | None = None) -> Endpoints:
+        """Endpoints from a mapping of field names to URLs; fields left out come from ``base``.
+
+        This is the shape of the JSON file ``trio-binance fake --endpoints-out`` writes
+        and ``--endpoints FILE`` reads.
+
+        Args:
+            fields: e.g. ``{"spot_stream": "ws://127.0.0.1:8765/spot", ...}``.
+            base: Where missing fields come from; production (``.com``) by default.
+
+        Raises:
+            ValueError: Not a mapping, an unknown field name (the message lists the
+                known ones), or a value that is not an absolute URL.
+        """
+        if not isinstance(fields, dict):
+            raise ValueError(
+                "endpoints must be a JSON object of Endpoints field names to URLs, "
+                f"got {type(fields).__name__}"
+            )
+        known = [field.name for field in dataclasses.fields(cls)]
+        unknown = sorted(set(fields) - set(known))
+        if unknown:
+            raise ValueError(
+                f"unknown endpoints field(s) {', '.join(map(repr, unknown))}; "
+                f"known fields: {', '.join(known)}"
+            )
+        return dataclasses.replace(base or cls.production(), **fields)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], *, base: Endpoints | None = None) -> Endpoints:
+        """Endpoints from a JSON file, as written by ``trio-binance fake --endpoints-out``.
+
+        Example::
+
+            endpoints = Endpoints.from_file("fake.json")
+            async with open_binance_streams(endpoints=endpoints) as bsm:
+                ...
+
+        Args:
+            path: The JSON file: an object of field names to URLs.
+            base: Where fields the file leaves out come from; production by default.
+
+        Raises:
+            ValueError: The file cannot be read, is not JSON, or names unknown fields.
+        """
+        try:
+            with open(path, "rb") as file:
+                fields = json.load(file)
+        except OSError as exc:
+            raise ValueError(
+                f"cannot read endpoints file {os.fspath(path)!r}: {exc.strerror or exc}"
+            ) from None
+        except ValueError as exc:
+            raise ValueError(f"endpoints file {os.fspath(path)!r} is not JSON: {exc}") from None
+        try:
+            return cls.from_mapping(fields, base=base)
+        except ValueError as exc:
+            raise ValueError(f"endpoints file {os.fspath(path)!r}: {exc}") from None
+
+    def to_dict(self) -> dict[str, str]:
+        """Every field name and URL: what :meth:`from_mapping` reads back."""
+        return dataclasses.asdict(self)
 
     def stream_base(self, product: Product) -> str:
         """The market-stream base URL of ``product`` (without route)."""

@@ -21,7 +21,8 @@ in memory and is deterministic under ``trio.testing.MockClock(autojump_threshold
             fake.push_user_event(API_KEY, "usdm", {"e": "ACCOUNT_UPDATE", ...})
 
 This module only re-exports; the implementation lives in private modules:
-``_exchange`` (the exchange and its transport), ``_connection`` (one stream
+``_exchange`` (the exchange and its transport), ``_replay`` (recordings
+played through the fake), ``_connection`` (one stream
 connection), ``_market`` (the synthetic market), ``_rest`` (the REST router),
 ``_user_data`` (listen keys, listen tokens, the WebSocket API), ``_accounts``
 (accounts and signature checks), ``_routing`` (stream names, routes and URL
@@ -37,6 +38,8 @@ from ._exchange import FakeTransport as FakeTransport
 from ._exchange import HandshakeRecord as HandshakeRecord
 from ._exchange import open_fake_binance as open_fake_binance
 from ._market import FakeMarket as FakeMarket
+from ._replay import ReplayStats as ReplayStats
+from ._replay import replay_recording as replay_recording
 from ._rest import RestRequest as RestRequest
 from ._rest import RestResponse as RestResponse
 from ._rest import RestRouter as RestRouter
@@ -55,12 +58,14 @@ __all__ = [
     "FakeTransport",
     "HandshakeRecord",
     "ProductLimits",
+    "ReplayStats",
     "RestRequest",
     "RestResponse",
     "RestRouter",
     "UserSubscription",
     "binance_error",
     "open_fake_binance",
+    "replay_recording",
 ]
 
 for _name in __all__:

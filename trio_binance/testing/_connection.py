@@ -217,6 +217,7 @@ class FakeConnection:
         # the wire, so a close can still flush it.
         self._queue: collections.deque[str | bytes] = collections.deque()
         self._queue_lot = trio.lowlevel.ParkingLot()
+        self._sent_lot = trio.lowlevel.ParkingLot()  # woken as frames leave the queue
         self._scope = trio.CancelScope()
         # (code, reason, by, time) of the first server-side close request
         self._closing: tuple[int, str, ClosedBy, float] | None = None
@@ -251,6 +252,21 @@ class FakeConnection:
     def stalled(self) -> bool:
         """Whether the connection is stalled (see :meth:`stall`)."""
         return self._stream.stalled
+
+    @property
+    def queued(self) -> int:
+        """Frames waiting to be sent (a full queue drops the client as a slow consumer)."""
+        return len(self._queue)
+
+    async def wait_queue_below(self, n: int) -> None:
+        """Wait until fewer than ``n`` frames wait to be sent, or the connection closes.
+
+        A producer that publishes faster than the client reads (a replay at full
+        speed) waits here instead of overflowing the queue.
+        """
+        await trio.lowlevel.checkpoint()
+        while len(self._queue) >= n and self.closed_at is None:
+            await self._sent_lot.park()
 
     async def wait_closed(self) -> None:
         """Wait until the connection has closed and its record is final."""
@@ -391,6 +407,7 @@ class FakeConnection:
         self.closed_at = closed_at
         self.close_code, self.close_reason, self.closed_by = code, reason, by
         self._queue.clear()
+        self._sent_lot.unpark_all()
         self._registry.open.pop(self, None)
         for name in self._subscriptions:
             self._registry.discard(self, name)
@@ -416,6 +433,7 @@ class FakeConnection:
             if self.stalled:
                 self._queue.popleft()
                 self.messages_discarded += 1
+                self._sent_lot.unpark_all()
                 continue
             try:
                 await self._send_head()
@@ -428,6 +446,8 @@ class FakeConnection:
         self._queue.popleft()
         self.messages_sent += 1
         self.bytes_sent += len(frame)
+        if self._sent_lot:
+            self._sent_lot.unpark_all()
 
     async def _pinger(self, nursery: trio.Nursery) -> None:
         interval = self._limits.ping_interval

@@ -5,6 +5,8 @@ The live views are rendered to captured terminals (rich ``Console(file=StringIO(
 
 from __future__ import annotations
 
+import decimal
+
 import io
 import re
 from pathlib import Path
@@ -265,30 +267,19 @@ async def test_replay_recording_rejects_bad_arguments(
 # ---------------------------------------------------------------- book
 
 
-class _ListBook:
-    """A book whose levels are lists (as issue #13's sorted storage may return)."""
-
-    symbol = "BTCUSDT"
-    update_id = 7
-
-    def get_bids(self, limit: int | None = None) -> list[list[float]]:
-        return [[100.5, 1.0], [100.25, 2.0]][:limit]
-
-    def get_asks(self, limit: int | None = None) -> list[list[float]]:
-        return [[101.0, 3.0]][:limit]
-
-
-def test_book_snapshot_does_not_care_whether_levels_are_tuples_or_lists() -> None:
-    snapshot = book_snapshot(_ListBook(), 5)  # type: ignore[arg-type]
-    assert snapshot == {
-        "symbol": "BTCUSDT",
-        "update_id": 7,
-        "bids": [["100.5", "1.0"], ["100.25", "2.0"]],
-        "asks": [["101.0", "3.0"]],
-    }
-    cache = DepthCache("ETHUSDT")
-    cache._load({"lastUpdateId": 3, "bids": [["9.5", "1"]], "asks": [["10", "2"]]})
-    assert book_snapshot(cache, 5)["bids"] == [["9.5", "1.0"]]
+def test_book_snapshot_is_json_ready_whatever_the_conversion() -> None:
+    for conv in (float, decimal.Decimal):
+        cache = DepthCache("ETHUSDT", conv)
+        cache.update_id = 3
+        cache.add_bid(["9.5", "1"])
+        cache.add_bid(["9.25", "2"])
+        cache.add_ask(["10", "2"])
+        snapshot = book_snapshot(cache, 5)
+        assert snapshot["symbol"] == "ETHUSDT"
+        assert snapshot["update_id"] == 3
+        assert [[float(p), float(q)] for p, q in snapshot["bids"]] == [[9.5, 1.0], [9.25, 2.0]]
+        assert [[float(p), float(q)] for p, q in snapshot["asks"]] == [[10.0, 2.0]]
+        assert all(isinstance(x, str) for level in snapshot["bids"] for x in level)
 
 
 async def test_book_json_snapshots(
@@ -343,6 +334,7 @@ async def test_the_live_book_view_on_a_captured_terminal(
 def test_render_book_of_an_empty_side() -> None:
     console, screen = _console()
     cache = DepthCache("BTCUSDT")
-    cache._load({"lastUpdateId": 1, "bids": [["1.5", "2"]], "asks": []})
+    cache.update_id = 1
+    cache.add_bid(["1.5", "2"])
     console.print(render_book(cache, depth=3, market="spot", updates_per_second=0, resyncs=2))
     assert "spread -" in screen.getvalue() and "resyncs 2" in screen.getvalue()

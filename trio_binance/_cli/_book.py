@@ -58,8 +58,8 @@ def book_snapshot(cache: DepthCache, depth: int) -> dict[str, Any]:
     return {
         "symbol": cache.symbol,
         "update_id": cache.update_id,
-        "bids": _levels(cache.get_bids(depth)),
-        "asks": _levels(cache.get_asks(depth)),
+        "bids": _levels(cache.bids(depth)),
+        "asks": _levels(cache.asks(depth)),
     }
 
 
@@ -72,7 +72,7 @@ def render_book(
     resyncs: int,
 ) -> RenderableType:
     """The live view: a header line, then bids and asks side by side, best first."""
-    bids, asks = cache.get_bids(depth), cache.get_asks(depth)
+    bids, asks = cache.bids(depth), cache.asks(depth)
     best_bid, best_ask = cache.best_bid(), cache.best_ask()
     head = Text(no_wrap=True, overflow="ellipsis")
     head.append(f"{cache.symbol} ", style="bold")

@@ -192,7 +192,7 @@ async def test_a_waiting_consumer_takes_one_scheduler_step_per_message(how: str)
 async def test_clones_share_the_buffer_and_release_once() -> None:
     state, handle = make()
     released = []
-    state.release = lambda: released.append(True)
+    state.on_release = lambda: released.append(True)
     clone = handle.clone()
     state.put(1)
     state.put(2)

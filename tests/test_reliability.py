@@ -18,13 +18,19 @@ HOUR = 3600.0
 
 
 def max_overlap(conns: list[FakeConnection], until: float) -> int:
-    """The most connections open at the same moment."""
+    """The most connections open at the same moment.
+
+    Under a fake clock a rotation takes no time at all: the new connection opens at
+    the very instant the old one closes.  At equal times an opening counts first,
+    as it happened first (the old one is closed only once the new one carries
+    every stream).
+    """
     edges = []
     for conn in conns:
         edges.append((conn.opened_at, 1))
         edges.append((conn.closed_at if conn.closed_at is not None else until, -1))
     open_now = peak = 0
-    for _, delta in sorted(edges, key=lambda e: (e[0], e[1])):
+    for _, delta in sorted(edges, key=lambda e: (e[0], -e[1])):
         open_now += delta
         peak = max(peak, open_now)
     return peak

@@ -16,19 +16,21 @@ from ._endpoints import Product as Product
 from ._engine import ConnectionStats as ConnectionStats
 from ._enums import ContractType as ContractType
 from ._enums import FuturesType as FuturesType
+from ._exceptions import BinanceAPIError as BinanceAPIError
 from ._exceptions import BinanceStreamError as BinanceStreamError
+from ._exceptions import NetworkError as NetworkError
 from ._exceptions import QueueOverflow as QueueOverflow
 from ._exceptions import StreamRejected as StreamRejected
 from ._exceptions import StreamUnavailable as StreamUnavailable
 from ._exceptions import UserStreamError as UserStreamError
-from ._handle import Gap as Gap
+from ._gap import GAP_REASONS as GAP_REASONS
+from ._gap import Gap as Gap
 from ._handle import HandleStats as HandleStats
 from ._handle import Overflow as Overflow
 from ._handle import StreamHandle as StreamHandle
 from ._manager import BinanceSocketManager as BinanceSocketManager
 from ._manager import open_binance_streams as open_binance_streams
 from ._order_book import DepthCache as DepthCache
-from ._rest import BinanceAPIError as BinanceAPIError
 from ._settings import ProductLimits as ProductLimits
 from ._settings import Settings as Settings
 from ._socket_stream import ProxyError as ProxyError
@@ -39,6 +41,7 @@ from ._transport import Transport as Transport
 from ._version import __version__ as __version__
 
 __all__ = [
+    "GAP_REASONS",
     "BinanceAPIError",
     "BinanceSocketManager",
     "BinanceStreamError",
@@ -50,6 +53,7 @@ __all__ = [
     "FuturesType",
     "Gap",
     "HandleStats",
+    "NetworkError",
     "NetworkTransport",
     "Overflow",
     "Product",

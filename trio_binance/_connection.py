@@ -1,36 +1,47 @@
-"""A combined-stream connection that never loses data silently.
+"""A connection that is kept alive forever: supervision and the reader.
 
-A :class:`Connection` is a logical slot: the set of streams of one route that share
-a socket, kept alive forever.  Underneath it runs one :class:`Link` (one physical
-WebSocket session) at a time, or two while rotating.  Task tree, all inside the
-manager's nursery::
+A :class:`Connection` is a logical slot: the streams of one route that share a
+socket (or one user-data stream).  Underneath it runs one :class:`~trio_binance._link.Link`
+(one WebSocket session) at a time, or two while rotating.  Task tree, all inside
+the manager's nursery::
 
-    Connection.run                      supervisor: connect, back off, rotate
-    └── Connection._run_link (per link)
-        ├── _reader                     bytes -> frames -> Subscription.deliver()
-        ├── _sync                       SUBSCRIBE / UNSUBSCRIBE to match ``subs``
-        └── _watchdog                   silence and unanswered-ping detection
+    Connection.run                  supervisor: connect, back off, rotate
+    ├── session.background          keep-alives (listen keys), if any
+    └── Connection._run_link        per link
+        ├── _reader                 bytes -> frames -> the router
+        ├── session.serve           SUBSCRIBE / UNSUBSCRIBE (or a user-data subscription)
+        └── _watchdog               silence and unanswered-ping detection
 
-The reader handles every frame of a received chunk before it awaits again and never
-waits for a consumer, so server pings are always answered promptly.
+Every decision about where a message goes (which link a stream is taken from, what
+is a duplicate, where a gap is) belongs to the connection's
+:class:`~trio_binance._router.Router`: the reader only hands it frames, answers
+and link events, in the order they arrived.  The reader handles every frame of a
+received chunk before it awaits again and never waits for a consumer, so server
+pings are always answered promptly.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-import httpx
 import orjson
 import trio
 
-from ._backoff import Pacer, rotation_delay
+from ._backoff import rotation_delay
 from ._endpoints import Product
-from ._exceptions import BinanceStreamError
-from ._protocol import control_error, encode_request
+from ._exceptions import BinanceAPIError, NetworkError
+from ._link import Link, LinkBroken
+from ._logs import describe_seconds
+from ._network import network_errors
+from ._protocol import dedupe_rule
+from ._router import RoutedStream, Router
+from ._session import Session
 from ._settings import Settings
-from ._streams import connection_url
+from ._signal import Signal
+from ._transport import Transport
 from ._websocket import (
     BINARY,
     CLOSE,
@@ -38,17 +49,14 @@ from ._websocket import (
     PING,
     TEXT,
     HandshakeRejected,
-    WebSocket,
     WebSocketClosed,
     open_websocket,
 )
 
 if TYPE_CHECKING:
-    from ._engine import Engine
-    from ._handle import _HandleState
-    from ._subscription import Subscription
+    from ._handle import ConsumerTurn, _HandleState
 
-__all__ = ["Connection", "Link", "Signal"]
+__all__ = ["Connection", "Host"]
 
 logger = logging.getLogger("trio_binance")
 
@@ -56,91 +64,63 @@ logger = logging.getLogger("trio_binance")
 _STUCK_AFTER = 0.05
 # Scheduler rounds without progress before the reader stops spinning and sleeps.
 _IDLE_ROUNDS = 3
+# At most one "consumer is behind" warning per handle this often.
+_WARN_EVERY = 60.0
 
 
-class Signal:
-    """A re-armable wake-up: ``fire()`` wakes every task waiting on the current event,
-    and fires the ``followers`` too."""
+class Host(Protocol):
+    """What a connection needs of the engine that runs it."""
 
-    def __init__(self, *followers: Signal) -> None:
-        self.event = trio.Event()
-        self._followers = followers
+    @property
+    def settings(self) -> Settings: ...
 
-    def fire(self) -> None:
-        self.event.set()
-        self.event = trio.Event()
-        for follower in self._followers:
-            follower.fire()
+    @property
+    def rng(self) -> random.Random: ...
 
+    @property
+    def transport(self) -> Transport: ...
 
-class _LinkBroken(Exception):
-    """A link stopped answering requests; it is replaced."""
+    @property
+    def turn(self) -> ConsumerTurn: ...
 
+    async def connection_attempt(self) -> None: ...
 
-class _Pending:
-    __slots__ = ("done", "msg")
+    def next_request_id(self) -> int: ...
 
-    def __init__(self) -> None:
-        self.done = trio.Event()
-        self.msg: dict[str, Any] = {}
+    def reject(self, stream: RoutedStream, code: int | None, msg: str) -> None: ...
 
-
-class Link:
-    """One physical WebSocket session of a :class:`Connection`."""
-
-    def __init__(self, conn: Connection, ws: WebSocket, number: int, now: float) -> None:
-        self.conn = conn
-        self.ws = ws
-        self.number = number
-        self.opened_at = now
-        self.last_frame = now
-        self.last_activity = now
-        self.rotate_at = now + rotation_delay(
-            conn.settings.max_lifetime,
-            conn.settings.rotation_margin,
-            conn.settings.rotation_jitter,
-            conn.rng,
-        )
-        self.subscribed: set[str] = set()
-        self.requested: set[str] = set()
-        self.confirmed: set[Subscription] = set()
-        self.switched: set[str] = set()
-        self.confirmed_at: dict[str, float] = {}
-        self.pending: dict[int, _Pending] = {}
-        self.pacer = Pacer(conn.settings.control_interval(conn.product))
-        self.dead = trio.Event()
-        self.cancel_scope = trio.CancelScope()
-        self.shutdown_notice = False
-        self.close_code: int | None = None
-        self.close_reason = ""
-        self.frames = 0
-        self.malformed = 0
-
-    def __repr__(self) -> str:
-        return f"<Link {self.conn.name}#{self.number}>"
-
-    def kill(self, reason: str) -> None:
-        """Abandon this link (it is closed and, if still needed, replaced)."""
-        if not self.close_reason:
-            self.close_reason = reason
-        self.cancel_scope.cancel()
+    def connection_ended(self, conn: Connection) -> None: ...
 
 
 class Connection:
-    """Streams of one route sharing a socket, reconnected and rotated forever."""
+    """Streams of one route (or one user-data stream), reconnected and rotated forever."""
 
-    def __init__(self, engine: Engine, product: Product, route_url: str, number: int) -> None:
-        self.engine = engine
-        self.settings: Settings = engine.settings
-        self.rng: random.Random = engine.rng
+    def __init__(
+        self,
+        host: Host,
+        product: Product,
+        *,
+        name: str,
+        url: str,
+        session: Session,
+        route_url: str = "",
+    ) -> None:
+        self.host = host
+        self.settings: Settings = host.settings
+        self.rng = host.rng
         self.product = product
+        self.name = name
+        self.url = url
         self.route_url = route_url
-        self.url = connection_url(route_url)
-        self.number = number
-        self.name = f"{product.value}:{route_url.rsplit('/', 1)[-1] or product.value}#{number}"
-        self.subs: dict[str, Subscription] = {}
-        # `switched`: a stream moved to a newer link, or a link confirmed streams (what
-        # a rotation waits for); every `changed` (streams, link deaths) fires it too.
+        self.session = session
+        settings = self.settings
+        self.router = Router(
+            lambda stream: dedupe_rule(product, stream),
+            epoch_window=settings.epoch_window,
+            hold_limit=settings.rotation_hold,
+        )
+        # `switched`: a link confirmed streams (what a rotation waits for); every
+        # `changed` (streams, link deaths) fires it too.
         self.switched = Signal()
         self.changed = Signal(self.switched)
         # "block" handles fed by this connection that are behind their soft limit.
@@ -148,35 +128,67 @@ class Connection:
         self.stuck: set[_HandleState] = set()
         self.links: list[Link] = []
         self.closing = False
-        self.backoff = self.settings.backoff(self.rng)
+        self.failed: BaseException | None = None
+        self.backoff = settings.backoff(self.rng)
         self.connects = 0
         self.reconnects = 0
         self.rotations = 0
         self.rejects = 0
-        self.malformed = 0
+        self.malformed_messages = 0
         self.bytes_from_closed_links = 0
         self.frames_from_closed_links = 0
-        self._link_numbers = 0
         self._nursery: trio.Nursery | None = None
 
     def __repr__(self) -> str:
-        return f"<Connection {self.name} streams={len(self.subs)} links={len(self.links)}>"
+        return (
+            f"<Connection {self.name} streams={len(self.router.streams)} links={len(self.links)}>"
+        )
 
-    # -- supervisor ------------------------------------------------------------
+    @property
+    def streams(self) -> dict[str, RoutedStream]:
+        return self.router.streams
+
+    # -- what sessions and the engine use -----------------------------------------
+
+    def next_request_id(self) -> int:
+        return self.host.next_request_id()
+
+    def refused(self, stream: RoutedStream, code: int | None, msg: str) -> None:
+        self.host.reject(stream, code, msg)
+
+    def malformed(self, link: Link, what: str) -> None:
+        link.malformed += 1
+        self.malformed_messages += 1
+        level = logging.WARNING if link.malformed <= 3 else logging.DEBUG
+        logger.log(level, "%s: skipped %s from the server", self.name, what)
+
+    def fail(self, error: BaseException) -> None:
+        """Stop for good: every handle raises ``error`` after its buffer."""
+        self.failed = error
+        for stream in list(self.router.streams.values()):
+            for sink in stream.sinks:
+                sink.fail(error)
+            self.router.remove(stream.name)
+        self.changed.fire()
+        for link in self.links:
+            link.kill("failed")
+
+    # -- supervisor --------------------------------------------------------------------
 
     async def run(self) -> None:
         """Keep the connection's streams delivered until none is left."""
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                nursery.start_soon(self.session.background, self)
                 await self._supervise()
                 nursery.cancel_scope.cancel()
         finally:
             self.closing = True
-            self.engine.connection_ended(self)
+            self.host.connection_ended(self)
 
     async def _supervise(self) -> None:
-        while self.subs:
+        while self.router.streams:
             link = await self._connect()
             if link is None:
                 return
@@ -187,26 +199,23 @@ class Connection:
                     return
                 if outcome == "dead":
                     break
-                replacement = await self._rotate(link)
-                if replacement is None:
-                    return
-                link = replacement
+                link = await self._rotate(link)
             if trio.current_time() - link.opened_at >= self.settings.healthy_after:
                 self.backoff.reset()
             self.reconnects += 1
             delay = self.backoff.failure()
             logger.warning(
-                "%s: connection lost (%s); reconnecting in %.2f s",
+                "%s: connection lost (%s); reconnecting in %s",
                 self.name,
                 _describe_close(link),
-                delay,
+                describe_seconds(delay),
             )
             await self._sleep_unless_empty(delay)
 
     async def _watch(self, link: Link) -> Literal["empty", "dead", "rotate"]:
         while True:
             event = self.changed.event
-            if not self.subs:
+            if not self.router.streams:
                 return "empty"
             if link.dead.is_set():
                 return "dead"
@@ -217,7 +226,7 @@ class Connection:
 
     async def _sleep_unless_empty(self, delay: float) -> None:
         deadline = trio.current_time() + delay
-        while self.subs and trio.current_time() < deadline:
+        while self.router.streams and trio.current_time() < deadline:
             event = self.changed.event
             with trio.move_on_at(deadline):
                 await event.wait()
@@ -226,15 +235,15 @@ class Connection:
         """Open a new link (retrying with backoff); ``None`` if no streams are left."""
         assert self._nursery is not None
         settings = self.settings
-        while self.subs:
-            await self.engine.connection_attempt()
-            if not self.subs:
+        while self.router.streams:
+            await self.host.connection_attempt()
+            if not self.router.streams:
                 return None
             try:
-                url = await self._resolve_url()
-                with trio.fail_after(settings.connect_timeout):
+                url = await self.session.url(self)
+                with trio.fail_after(settings.connect_timeout), network_errors("connecting"):
                     ws = await open_websocket(
-                        self.engine.transport,
+                        self.host.transport,
                         url,
                         max_message_size=settings.max_message_size,
                         read_size=settings.read_size,
@@ -245,120 +254,170 @@ class Connection:
                 level = logging.ERROR if exc.status in (418, 429) else logging.WARNING
                 logger.log(
                     level,
-                    "%s: handshake rejected with HTTP %d; backing off %.1f s",
+                    "%s: handshake rejected with HTTP %d; backing off %s",
                     self.name,
                     exc.status,
-                    delay,
+                    describe_seconds(delay),
                 )
-                self._connect_failed(exc, rejected=exc.status in (418, 429))
-            except (
-                OSError,
-                WebSocketClosed,
-                trio.TooSlowError,
-                trio.BrokenResourceError,
-                httpx.HTTPError,
-                BinanceStreamError,
-            ) as exc:
+                if exc.status in (418, 429):
+                    self.router.mark_rejected()
+                self._connect_failed(exc)
+            except trio.TooSlowError as exc:
                 delay = self.backoff.failure()
                 logger.warning(
-                    "%s: connecting failed (%s: %s); retrying in %.2f s",
+                    "%s: connecting took longer than %s; retrying in %s",
                     self.name,
-                    type(exc).__name__,
-                    exc,
-                    delay,
+                    describe_seconds(settings.connect_timeout),
+                    describe_seconds(delay),
                 )
-                self._connect_failed(exc, rejected=False)
+                self._connect_failed(exc)
+            except BinanceAPIError as exc:  # the session's REST call (a listen key) refused
+                delay = max(self.backoff.failure(), exc.retry_after or 0.0)
+                logger.warning(
+                    "%s: preparing the connection failed (%s); retrying in %s",
+                    self.name,
+                    exc,
+                    describe_seconds(delay),
+                )
+                self._connect_failed(exc)
+            except NetworkError as exc:
+                delay = max(self.backoff.failure(), exc.retry_after or 0.0)
+                logger.warning(
+                    "%s: connecting failed (%s); retrying in %s",
+                    self.name,
+                    exc,
+                    describe_seconds(delay),
+                )
+                self._connect_failed(exc)
             else:
-                self._link_numbers += 1
-                link = Link(self, ws, self._link_numbers, trio.current_time())
+                state = self.router.open_link()
+                now = trio.current_time()
+                link = Link(
+                    name=self.name,
+                    ws=ws,
+                    state=state,
+                    control_interval=settings.control_interval(self.product),
+                    rotate_at=now
+                    + rotation_delay(
+                        settings.max_lifetime,
+                        settings.rotation_margin,
+                        settings.rotation_jitter,
+                        self.rng,
+                    ),
+                    now=now,
+                )
                 self.links.append(link)
                 self.connects += 1
                 logger.info("%s: connected (link %d)", self.name, link.number)
                 self._nursery.start_soon(self._run_link, link)
                 return link
+            if self.failed is not None:
+                return None
             await self._sleep_unless_empty(delay)
         return None
 
-    def _connect_failed(self, exc: BaseException, *, rejected: bool) -> None:
-        for sub in self.subs.values():
-            for state in sub.waiting:
-                state.unavailable_cause = exc
-            if rejected and sub.gap_start is not None:
-                sub.gap_reason = "rejected"
+    def _connect_failed(self, exc: BaseException) -> None:
+        for stream in self.router.streams.values():
+            for sink in stream.waiting:
+                sink.unavailable(exc)
+        self.session.connect_failed(self, exc)
 
-    async def _rotate(self, old: Link) -> Link | None:
-        """Make-before-break: bring up a replacement, switch consumers, retire ``old``."""
+    async def _rotate(self, old: Link) -> Link:
+        """Make-before-break: bring up a replacement, hand every stream over, retire ``old``.
+
+        Returns the link to watch next: the replacement, or ``old`` if the
+        replacement failed (it is tried again after a backoff).
+        """
         why = "serverShutdown" if old.shutdown_notice else "lifetime"
         logger.info("%s: rotating link %d (%s)", self.name, old.number, why)
-        new = await self._connect()
-        if new is None:
-            return None
+        router = self.router
         deadline = trio.current_time() + self.settings.rotation_overlap
-        quiet = self.settings.rotation_quiet
-        while trio.current_time() < deadline:
-            progress = self.switched.event
-            if old.dead.is_set() or new.dead.is_set():
-                break
-            now = trio.current_time()
-            wake = deadline
-            for name, sub in self.subs.items():
-                if name in new.switched:
-                    continue
-                confirmed = new.confirmed_at.get(name)
-                if confirmed is None:
-                    break
-                # A stream silent since the new link took it has nothing in flight.
-                quiet_since = max(confirmed, sub.last_time or confirmed)
-                if now - quiet_since < quiet:
-                    wake = min(wake, quiet_since + quiet)
-                    break
-            else:
-                break
-            with trio.move_on_at(wake):
-                await progress.wait()
-        if not new.dead.is_set():
-            for sub in self.subs.values():
-                if sub.source is old and sub.name in new.subscribed:
-                    sub.source = new
+        # A link rotates once its own requests are answered (streams confirmed).
+        await self._wait_until(lambda: not old.state.requests, old, None, deadline)
+        router.begin_overlap(old.state)
+        new = await self._connect()
+        if new is None or self.failed is not None:
+            return old
+        deadline = trio.current_time() + self.settings.rotation_overlap
+        # 1. The new link carries every stream ...
+        await self._wait_until(lambda: router.carries_all(new.state), old, new, deadline)
+        # 2. ... and the old one has delivered all it owed: a request it answers in
+        # order proves that (the router switches every stream that waited on it).
+        if not old.dead.is_set() and not new.dead.is_set() and not router.handed_over(old.state):
+            request_id = self.next_request_id()
+            frame = self.session.barrier(request_id)
+            if frame is not None and router.barrier_sent(old.state, request_id):
+
+                def on_answer(msg: dict[str, Any], now: float) -> None:
+                    router.answered(old.state, request_id, None, now)
+
+                with trio.move_on_at(deadline):
+                    try:
+                        await old.request(
+                            request_id,
+                            frame,
+                            what="the rotation barrier",
+                            answer_within=max(0.0, deadline - trio.current_time()),
+                            on_answer=on_answer,
+                        )
+                    except (LinkBroken, WebSocketClosed):
+                        pass  # the old link dies: what it owed is a gap, if anything
+        if new.dead.is_set():
+            router.cancel_overlap(old.state)
+            delay = self.backoff.failure()
+            old.rotate_at = trio.current_time() + delay
+            old.shutdown_notice = False
+            logger.warning(
+                "%s: the replacement link failed; rotating again in %s",
+                self.name,
+                describe_seconds(delay),
+            )
+            return old
         old.kill(f"rotated ({why})")
+        await old.dead.wait()  # its streams are on the new link (or in a gap) now
         self.rotations += 1
         return new
 
-    # -- one link ----------------------------------------------------------------
+    async def _wait_until(
+        self, done: Callable[[], bool], old: Link, new: Link | None, deadline: float
+    ) -> None:
+        while trio.current_time() < deadline:
+            event = self.switched.event
+            if done() or old.dead.is_set() or (new is not None and new.dead.is_set()):
+                return
+            with trio.move_on_at(deadline):
+                await event.wait()
+
+    # -- one link ---------------------------------------------------------------------
 
     async def _run_link(self, link: Link) -> None:
         try:
             with link.cancel_scope:
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._reader, link)
-                    nursery.start_soon(self._serve_link, link)
+                    nursery.start_soon(self.session.serve, self, link)
                     nursery.start_soon(self._watchdog, link)
         finally:
-            link.dead.set()
-            for pending in link.pending.values():
-                pending.done.set()
-            with trio.CancelScope(shield=True), trio.move_on_after(self.settings.close_timeout):
-                await link.ws.aclose()
+            # The router first: the other link (if any) takes the streams now.
+            self.router.link_lost(link.state, trio.current_time())
+            link.closed()
             self.links.remove(link)
             self.bytes_from_closed_links += link.ws.bytes_received
             self.frames_from_closed_links += link.frames
-            now = trio.current_time()
-            for name in link.subscribed:
-                sub = self.subs.get(name)
-                if sub is not None:
-                    others = any(name in other.subscribed for other in self.links)
-                    sub.link_lost(link, now, others)
             self.changed.fire()
+            with trio.CancelScope(shield=True), trio.move_on_after(self.settings.close_timeout):
+                await link.ws.aclose()
 
     async def _reader(self, link: Link) -> None:
         ws = link.ws
-        subs = self.subs
+        state = link.state
+        streams = self.router.streams
         loads = orjson.loads
         decode_error = orjson.JSONDecodeError
         pongs_count = self.settings.limits_for(self.product).pongs_count
         fragments: list[bytes] = []
         fragment_opcode = TEXT
-        turn = self.engine.turn
+        turn = self.host.turn
         handed_over = False
         data: bytes | bytearray | memoryview
         try:
@@ -389,7 +448,7 @@ class Connection:
                         data = b"".join(fragments)
                         fragments.clear()
                         if fragment_opcode is BINARY:
-                            self._malformed(link, "an unexpected binary message")
+                            self.malformed(link, "an unexpected binary message")
                             continue
                     elif opcode is CLOSE:
                         break
@@ -398,17 +457,17 @@ class Connection:
                     try:
                         msg = loads(data)
                     except decode_error:
-                        self._malformed(link, "a message that is not JSON")
+                        self.malformed(link, "a message that is not JSON")
                         continue
                     alive = True
                     if type(msg) is dict:
-                        sub = subs.get(msg.get("stream"))  # type: ignore[arg-type]
-                        if sub is not None:
-                            sub.deliver(msg, msg.get("data"), link, now)
-                            continue
-                        self._on_message(link, msg)
+                        stream = streams.get(msg.get("stream"))  # type: ignore[arg-type]
+                        if stream is not None:
+                            stream.deliver(state, msg, msg.get("data"), now)
+                        elif not link.answer(msg.get("id"), msg, now):
+                            self.session.on_message(self, link, msg, now)
                     else:
-                        self._malformed(link, "a message that is not a JSON object")
+                        self.malformed(link, "a message that is not a JSON object")
                 if alive:
                     link.last_activity = now
                 handed_over = False
@@ -433,9 +492,12 @@ class Connection:
         slows to their pace instead of the backlog growing without bound.  A
         consumer that takes nothing for a while counts as stuck and is not waited
         for again until it has caught up: it must not stall the connection's ping
-        answers or the other handles.
+        answers or the other handles.  One that stays behind for
+        ``Settings.slow_consumer_warning`` seconds is reported (at most once a
+        minute per handle).
         """
         now = trio.current_time()
+        self._warn_slow_consumers(now)
         waiting = {state: (len(state.items), now) for state in self.behind - self.stuck}
         deadline = now + self.settings.backpressure_pause
         idle_rounds = 0
@@ -459,133 +521,22 @@ class Connection:
                 await trio.sleep(_STUCK_AFTER / 50)
                 now = trio.current_time()
 
-    def _malformed(self, link: Link, what: str) -> None:
-        link.malformed += 1
-        self.malformed += 1
-        level = logging.WARNING if link.malformed <= 3 else logging.DEBUG
-        logger.log(level, "%s: skipped %s from the server", self.name, what)
-
-    # -- hooks a connection of another kind (user data) overrides ------------------
-
-    async def _resolve_url(self) -> str:
-        """The URL to dial for the next link (a user-data stream embeds a fresh key)."""
-        await trio.lowlevel.checkpoint()
-        return self.url
-
-    async def _serve_link(self, link: Link) -> None:
-        """Runs beside the reader for the link's lifetime: here, live subscriptions."""
-        await self._sync(link)
-
-    def _on_message(self, link: Link, msg: dict[str, Any]) -> None:
-        """A JSON object that is not an event of a subscribed stream."""
-        self._control(link, msg)
-
-    def _control(self, link: Link, msg: dict[str, Any]) -> None:
-        if self._resolve(link, msg, "result", "error", "code"):
-            return
-        stream = msg.get("stream")
-        data = msg.get("data") if stream is not None else msg
-        if isinstance(data, dict) and data.get("e") == "serverShutdown":
-            logger.info("%s: serverShutdown received on link %d", self.name, link.number)
-            link.shutdown_notice = True
-            self.changed.fire()
-            return
-        if stream is not None:
-            return  # a stream unsubscribed a moment ago: its last messages are dropped
-        self._malformed(link, "an unrecognised message")
-
-    async def _sync(self, link: Link) -> None:
-        """Make the link's subscriptions match ``subs``, forever."""
-        batch_size = self.settings.subscribe_batch
-        try:
-            while True:
-                event = self.changed.event
-                to_add: list[str] = []
-                for name, sub in self.subs.items():
-                    if name in link.subscribed:
-                        if sub not in link.confirmed:
-                            link.confirmed.add(sub)
-                            sub.confirmed(link)
-                    elif name not in link.requested:
-                        to_add.append(name)
-                if to_add:
-                    await self._subscribe(link, to_add[:batch_size])
-                    continue
-                to_remove = [name for name in link.subscribed if name not in self.subs]
-                if to_remove:
-                    batch = to_remove[:batch_size]
-                    link.subscribed.difference_update(batch)
-                    error = await self._request(link, "UNSUBSCRIBE", batch)
-                    if error is not None:
-                        logger.warning("%s: UNSUBSCRIBE refused: %s", self.name, error[1])
-                    continue
-                await event.wait()
-        except (WebSocketClosed, _LinkBroken) as exc:
-            link.kill(str(exc))
-
-    async def _subscribe(self, link: Link, names: list[str]) -> None:
-        link.requested.update(names)
-        try:
-            error = await self._request(link, "SUBSCRIBE", names)
-        finally:
-            link.requested.difference_update(names)
-        if error is None:
-            link.subscribed.update(names)
-            now = trio.current_time()
-            self.switched.fire()  # a rotation may be waiting for these confirmations
-            for name in names:
-                link.confirmed_at[name] = now
-                sub = self.subs.get(name)
-                if sub is not None:
-                    link.confirmed.add(sub)
-                    sub.confirmed(link)
-            return
-        if len(names) > 1:
-            # One bad stream fails the whole request: find it by asking one by one.
-            for name in names:
-                if name in self.subs:
-                    await self._subscribe(link, [name])
-            return
-        sub = self.subs.get(names[0])
-        if sub is not None:
-            logger.warning("%s: Binance refused %r: %s", self.name, names[0], error[1])
-            self.engine.reject(sub, *error)
-
-    async def _request(
-        self, link: Link, method: str, params: list[str]
-    ) -> tuple[int | None, str] | None:
-        request_id = self.engine.next_request_id()
-        frame = encode_request(method, params, request_id)
-        return control_error(await self._exchange(link, request_id, frame, method))
-
-    async def _exchange(
-        self, link: Link, request_id: int, frame: bytes, method: str
-    ) -> dict[str, Any]:
-        """Send one request frame (paced) and wait for the response with its id."""
-        pending = _Pending()
-        link.pending[request_id] = pending
-        delay = link.pacer.reserve(trio.current_time())
-        if delay > 0:
-            await trio.sleep(delay)
-        await link.ws.send_text(frame)
-        with trio.move_on_after(self.settings.request_timeout):
-            await pending.done.wait()
-        if not pending.msg:
-            link.pending.pop(request_id, None)
-            raise _LinkBroken(f"no answer to {method} within {self.settings.request_timeout} s")
-        return pending.msg
-
-    @staticmethod
-    def _resolve(link: Link, msg: dict[str, Any], *keys: str) -> bool:
-        """If ``msg`` answers one of the link's requests, hand it over; say whether it did."""
-        request_id = msg.get("id")
-        if request_id is None or not any(key in msg for key in keys):
-            return False
-        pending = link.pending.pop(request_id, None)
-        if pending is not None:
-            pending.msg = msg
-            pending.done.set()
-        return True
+    def _warn_slow_consumers(self, now: float) -> None:
+        after = self.settings.slow_consumer_warning
+        for state in self.behind:
+            since = state.behind_since
+            if since is None or now - since < after or now - state.warned_at < _WARN_EVERY:
+                continue
+            state.warned_at = now
+            logger.warning(
+                "%s: its consumer has been behind for %s (%d messages waiting; "
+                "overflow=%r holds up to %d before failing the handle)",
+                state.short_description,
+                describe_seconds(now - since),
+                len(state.items),
+                state.policy.value,
+                state.max_backlog,
+            )
 
     async def _watchdog(self, link: Link) -> None:
         """Replace a link that went silent: no frames, no server pings, no pongs."""
@@ -596,10 +547,10 @@ class Connection:
             now = trio.current_time()
             if now - link.last_activity >= silence:
                 logger.warning(
-                    "%s: link %d silent for %.0f s (no data, no server pings); replacing it",
+                    "%s: link %d silent for %s (no data, no server pings); replacing it",
                     self.name,
                     link.number,
-                    now - link.last_activity,
+                    describe_seconds(now - link.last_activity),
                 )
                 link.kill("silent")
                 return
@@ -615,10 +566,10 @@ class Connection:
                 await trio.sleep(settings.pong_timeout)
                 if link.last_frame < sent:
                     logger.warning(
-                        "%s: link %d did not answer a ping within %.0f s; replacing it",
+                        "%s: link %d did not answer a ping within %s; replacing it",
                         self.name,
                         link.number,
-                        settings.pong_timeout,
+                        describe_seconds(settings.pong_timeout),
                     )
                     link.kill("ping unanswered")
                     return

@@ -23,14 +23,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final, final
 
-import httpx
 import trio
 
 from ._backoff import Backoff, WindowBudget
-from ._exceptions import BinanceStreamError
+from ._exceptions import BinanceAPIError, BinanceStreamError, NetworkError
 from ._handle import HandleStats, StreamHandle
+from ._logs import describe_seconds
 from ._order_book import BookSync, DepthCache, OutOfSync, ResyncReason, Snapshot
-from ._rest import BinanceAPIError
 
 __all__ = ["BookState", "BookStats", "DepthCacheHandle"]
 
@@ -474,16 +473,17 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
                 else:
                     delay = self._backoff.rejected(exc.status, None)
                 reason = f"HTTP {exc.status}"
-            except (httpx.HTTPError, ValueError) as exc:
+            except (NetworkError, ValueError) as exc:
                 if self._closing():  # the manager closed the HTTP client under us
                     raise trio.EndOfChannel from None
                 delay = self._backoff.failure()
-                reason = type(exc).__name__
+                cause = exc.__cause__ if isinstance(exc, NetworkError) else exc
+                reason = type(cause or exc).__name__
             self._snapshot_failures += 1
             logger.warning(
-                "%s: snapshot request failed (%s); retrying in %.2f s",
+                "%s: snapshot request failed (%s); retrying in %s",
                 self._description,
                 reason,
-                delay,
+                describe_seconds(delay),
             )
             await self._pause(delay)

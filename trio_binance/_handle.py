@@ -21,12 +21,13 @@ from typing import Any, final
 import trio
 
 from ._exceptions import BinanceStreamError, QueueOverflow, StreamUnavailable
+from ._gap import Gap
+from ._logs import describe_streams
 
-__all__ = ["Gap", "HandleStats", "Overflow", "StreamHandle"]
+__all__ = ["HandleStats", "Overflow", "StreamHandle", "StreamTotals"]
 
 logger = logging.getLogger("trio_binance")
 
-_WARN_EVERY = 10.0
 # `async for` over a handle yields to the scheduler at least this often.
 _YIELD_EVERY = 64
 
@@ -35,11 +36,13 @@ class Overflow(str, enum.Enum):
     """What a handle does when its consumer falls ``max_queue_size`` messages behind.
 
     Attributes:
-        BLOCK: The default; nothing is dropped.  Trio backpressure cannot reach the
-            exchange without stalling the socket (and its ping answers, and every other
-            stream on it), so the handle keeps the backlog in memory, logs a warning
-            when it passes ``max_queue_size``, and fails loudly with
-            :class:`~trio_binance.QueueOverflow` only past ``Settings.max_backlog``.
+        BLOCK: The default; nothing is dropped.  A consumer that is behind but
+            reading slows the connection down to its pace (backpressure, up to
+            ``Settings.backpressure_pause`` per read); one that stops reading is not
+            waited for: its backlog is kept in memory, a warning is logged once it
+            has been behind for ``Settings.slow_consumer_warning`` seconds, and the
+            handle fails loudly with :class:`~trio_binance.QueueOverflow` only past
+            ``Settings.max_backlog``.
         DROP_OLDEST: Keep the latest ``max_queue_size`` messages; older ones are
             dropped, counted, and reported as a :class:`Gap` (``reason="overflow"``).
         RAISE: Stop the handle: the consumer receives what was buffered, then
@@ -66,49 +69,16 @@ class Overflow(str, enum.Enum):
 
 @final
 @dataclasses.dataclass(frozen=True)
-class Gap:
-    """A point where the consumer may have missed messages.
-
-    With ``gap_notices=True`` a handle yields these in-band, in order, between the
-    messages around the gap; they are always counted in :attr:`StreamHandle.stats`
-    and kept in :attr:`StreamHandle.gaps`.
-
-    Attributes:
-        stream: The stream name affected.
-        reason: ``"reconnect"`` (the connection dropped and was re-established),
-            ``"overflow"`` (the handle dropped messages) or ``"rejected"``
-            (handshakes were refused for a while).
-        start: Trio clock time from which data may be missing.
-        end: Trio clock time at which delivery resumed (or the last drop).
-        dropped: Messages known to be dropped (overflow); 0 when unknown.
-        last_event_time: ``E`` (ms) of the last message delivered before the gap, if any.
-        last_id: Id of the last message before the gap (trade ``t``, aggTrade ``a``,
-            depth/bookTicker ``u``), to backfill from REST; ``None`` when the stream
-            has no ids.
-    """
-
-    stream: str
-    reason: str
-    start: float
-    end: float
-    dropped: int = 0
-    last_event_time: int | None = None
-    last_id: int | None = None
-
-    @property
-    def duration(self) -> float:
-        """``end - start`` in seconds."""
-        return self.end - self.start
-
-
-@final
-@dataclasses.dataclass(frozen=True)
 class HandleStats:
     """A snapshot of one handle's counters.
 
     Attributes:
         messages: Messages delivered into the handle's buffer.
         dropped: Messages dropped by the overflow policy.
+        duplicates: Messages of its streams dropped as already delivered (same id).
+        superseded: Messages of its streams dropped because the other link of an
+            overlap (a rotation, a reconnect) delivered them.
+        id_resets: Times an id of its streams started over (a new epoch, with a gap).
         gaps: Gap notices recorded (reconnects and overflow episodes).
         backlog: Messages waiting in the buffer now.
         peak_backlog: Largest backlog seen.
@@ -122,6 +92,9 @@ class HandleStats:
 
     messages: int
     dropped: int
+    duplicates: int
+    superseded: int
+    id_resets: int
     gaps: int
     backlog: int
     peak_backlog: int
@@ -129,6 +102,18 @@ class HandleStats:
     last_event_time: int | None
     last_receive_time: float | None
     event_lag: float | None = None
+
+
+@final
+@dataclasses.dataclass(frozen=True)
+class StreamTotals:
+    """What a handle's streams say about themselves (for :class:`HandleStats`)."""
+
+    last_event_time: int | None = None
+    last_receive_time: float | None = None
+    duplicates: int = 0
+    superseded: int = 0
+    id_resets: int = 0
 
 
 def _event_lag(event_time: int | None, receive_time: float | None) -> float | None:
@@ -181,6 +166,7 @@ class _HandleState:
     """The buffer and status shared by a handle and its clones."""
 
     __slots__ = (
+        "behind_since",
         "capacity",
         "description",
         "drop_episode",
@@ -190,24 +176,26 @@ class _HandleState:
         "gap_log",
         "gap_notices",
         "gaps",
+        "id_key",
         "items",
+        "last_taken",
         "live",
         "live_timeout",
         "lot",
         "max_backlog",
         "messages",
         "on_behind",
+        "on_release",
         "open_clones",
         "peak_backlog",
         "pending",
         "policy",
         "reconnects",
-        "release",
+        "short_description",
         "soft_limit",
         "stats_source",
         "turn",
         "unavailable_cause",
-        "warned",
         "warned_at",
     )
 
@@ -223,6 +211,7 @@ class _HandleState:
         turn: ConsumerTurn | None = None,
     ) -> None:
         self.description = description
+        self.short_description = describe_streams(description)
         self.turn = ConsumerTurn() if turn is None else turn
         self.items: collections.deque[Any] = collections.deque()
         self.policy = policy
@@ -242,15 +231,19 @@ class _HandleState:
         self.gaps = 0
         self.reconnects = 0
         self.peak_backlog = 0
-        self.warned = False
+        # Since when a "block" consumer has been behind its soft limit (None: not).
+        self.behind_since: float | None = None
         self.warned_at = float("-inf")
+        #: The payload field holding ids (single-stream handles), for overflow gaps.
+        self.id_key: str | None = None
+        self.last_taken: Any = None
         self.drop_episode: list[Any] | None = None  # [stream, start, end, count]
         self.gap_log: collections.deque[Gap] = collections.deque(maxlen=256)
-        self.release: Callable[[], None] = _noop
+        self.on_release: Callable[[], None] = _noop
         # Called when a "block" handle falls behind / catches up: the engine lets the
         # connections feeding it slow down to the consumer's pace (see _connection).
         self.on_behind: Callable[[bool], None] = _noop_flag
-        self.stats_source: Callable[[], tuple[int | None, float | None]] = _none
+        self.stats_source: Callable[[], StreamTotals] = StreamTotals
         self.unavailable_cause: BaseException | None = None
 
     # -- producer side (called synchronously by the engine) -----------------
@@ -277,21 +270,12 @@ class _HandleState:
         policy = self.policy
         if policy is Overflow.BLOCK:
             if len(items) < self.max_backlog:
-                if not self.warned:
-                    self.warned = True
+                if self.behind_since is None:
+                    self.behind_since = trio.current_time()
                     self.on_behind(True)
-                    now = trio.current_time()
-                    if now - self.warned_at >= _WARN_EVERY:  # at most one per 10 s
-                        self.warned_at = now
-                        logger.warning(
-                            "%s: consumer is %d messages behind; holding the backlog "
-                            "(overflow='block', hard limit %d)",
-                            self.description,
-                            len(items),
-                            self.max_backlog,
-                        )
                 # Back on the fast path until the hard limit; take() restores the
-                # soft limit once the consumer has caught up.
+                # soft limit once the consumer has caught up.  (The connection
+                # slows down for it, and warns if it stays behind.)
                 self.capacity = self.max_backlog
                 items.append(item)  # not empty before: no consumer is parked
                 return
@@ -322,6 +306,24 @@ class _HandleState:
         logger.error("%s", self.error)
         self.lot.unpark_all()
         self.release()
+
+    def release(self) -> None:
+        """Detach from every stream (the last clone closed, or the handle failed)."""
+        self.on_release()
+
+    def stream_waiting(self) -> None:
+        """One more of this handle's streams is not live yet."""
+        self.pending += 1
+
+    def stream_live(self) -> None:
+        """One of this handle's streams went live; the handle is live when all are."""
+        self.pending -= 1
+        if self.pending == 0:
+            self.live.set()
+
+    def unavailable(self, cause: BaseException) -> None:
+        """A connection attempt for a stream of this waiting handle failed."""
+        self.unavailable_cause = cause
 
     def note_gap(self, gap: Gap) -> None:
         """Record a gap; deliver it in-band if the consumer opted in."""
@@ -357,9 +359,13 @@ class _HandleState:
             return None
         self.drop_episode = None
         self.gaps += 1
+        before = self.last_taken
+        last_id = before.get(self.id_key) if self.id_key and type(before) is dict else None
+        event_time = before.get("E") if type(before) is dict else None
         gap = Gap(
             stream=episode[0], reason="overflow", start=episode[1], end=episode[2],
-            dropped=episode[3],
+            dropped=episode[3], last_id=last_id if type(last_id) is int else None,
+            last_event_time=event_time if type(event_time) is int else None,
         )  # fmt: skip
         self.gap_log.append(gap)
         return gap
@@ -374,8 +380,8 @@ class _HandleState:
             # The backlog peaks just before a take, so this is the exact peak.
             if len(items) > self.peak_backlog:
                 self.peak_backlog = len(items)
-            item = items.popleft()
-            if self.warned and len(items) < self.soft_limit // 2:
+            item = self.last_taken = items.popleft()
+            if self.behind_since is not None and len(items) < self.soft_limit // 2:
                 self._caught_up()
             return item
         if self.error is not None:
@@ -404,11 +410,15 @@ class _HandleState:
         else:
             for _ in range(room):
                 batch.append(items.popleft())
-        if self.warned and len(items) < self.soft_limit // 2:
+        if batch:
+            self.last_taken = batch[-1]
+        if self.behind_since is not None and len(items) < self.soft_limit // 2:
             self._caught_up()
 
     def _caught_up(self) -> None:
-        self.warned = False
+        if self.warned_at >= (self.behind_since or 0.0):
+            logger.info("%s: its consumer has caught up", self.short_description)
+        self.behind_since = None
         self.capacity = self.soft_limit
         self.on_behind(False)
 
@@ -419,10 +429,6 @@ def _noop() -> None:
 
 def _noop_flag(flag: bool) -> None:
     pass
-
-
-def _none() -> tuple[int | None, float | None]:
-    return None, None
 
 
 @final
@@ -478,10 +484,14 @@ class StreamHandle(trio.abc.ReceiveChannel[Any]):
     def stats(self) -> HandleStats:
         """A snapshot of this handle's counters (shared with its clones)."""
         st = self._state
-        last_event_time, last_receive_time = st.stats_source()
+        totals = st.stats_source()
+        last_event_time, last_receive_time = totals.last_event_time, totals.last_receive_time
         return HandleStats(
             messages=st.messages,
             dropped=st.dropped,
+            duplicates=totals.duplicates,
+            superseded=totals.superseded,
+            id_resets=totals.id_resets,
             gaps=st.gaps + (1 if st.drop_episode is not None else 0),
             backlog=len(st.items),
             peak_backlog=max(st.peak_backlog, len(st.items)),

@@ -26,7 +26,7 @@ from ._signing import Signer
 from ._stream_methods import StreamMethods
 from ._streams import StreamRequest, normalize_symbol
 from ._transport import NetworkTransport, Transport
-from ._user_data import ListenKeyStream, WsApiUserStream
+from ._user_data import ListenKeySession, WsApiSession
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -99,7 +99,7 @@ class BinanceSocketManager(StreamMethods):
         self._http = http
 
     def __repr__(self) -> str:
-        streams = len(self._engine.subs)
+        streams = len(self._engine.placement) + len(self._engine.user_streams)
         return f"<BinanceSocketManager streams={streams} closed={self._engine.closed}>"
 
     @property
@@ -339,11 +339,13 @@ class BinanceSocketManager(StreamMethods):
         self, method: str, kind: str, product: Product, base: str
     ) -> StreamHandle:
         rest = self._user_rest(method)
-        engine = self._engine
-        return engine.open_user(
+        retries = self._engine.settings.credential_retries
+        return self._engine.open_user(
             (kind,),
-            lambda: ListenKeyStream(engine, product, kind, base, rest),
-            self._handle_options,
+            product=product,
+            label=kind,
+            session=lambda: ListenKeySession(kind, base, rest, retries),
+            options=self._handle_options,
         )
 
     def _ws_api_socket(
@@ -354,18 +356,21 @@ class BinanceSocketManager(StreamMethods):
             raise ValueError(f"{method}() needs api_secret passed to open_binance_streams()")
         engine = self._engine
         api_key = self._api_key or ""
+        label = "spot" if not margin else ("margin" if symbol is None else f"isolated:{symbol}")
         return engine.open_user(
             key,
-            lambda: WsApiUserStream(
-                engine,
+            product=Product.SPOT,
+            label=label,
+            session=lambda: WsApiSession(
                 engine.endpoints.spot_ws_api,
                 rest,
                 api_key=api_key,
                 signer=self._signer,
+                retries=engine.settings.credential_retries,
                 margin=margin,
                 margin_symbol=symbol,
             ),
-            self._handle_options,
+            options=self._handle_options,
         )
 
     def user_socket(self) -> StreamHandle:

@@ -22,7 +22,8 @@ import httpx
 import trio
 
 from ._endpoints import Endpoints, Product
-from ._exceptions import BinanceStreamError
+from ._exceptions import BinanceAPIError, BinanceStreamError
+from ._network import network_errors
 from ._order_book import Snapshot, parse_snapshot
 from ._signing import Signer, rest_payload
 
@@ -65,27 +66,6 @@ LISTEN_TOKEN_PATH: Final = "/sapi/v1/userListenToken"
 LISTEN_TOKEN_SIGNED: Final = True
 TIMESTAMP_OUTSIDE_RECV_WINDOW: Final = -1021
 LISTEN_KEY_DOES_NOT_EXIST: Final = -1125
-
-
-class BinanceAPIError(BinanceStreamError):
-    """Binance answered a REST or WebSocket-API request with an error.
-
-    Attributes:
-        status: HTTP status (REST), or the WebSocket-API ``status``.
-        code: Binance's error code, e.g. ``-1125`` or ``-1022``; ``None`` if absent.
-        msg: Binance's error message.
-        retry_after: Seconds Binance asked us to wait before the next request (its
-            ``Retry-After`` header, sent with 429 and 418); ``None`` if it did not say.
-    """
-
-    def __init__(
-        self, status: int, code: int | None, msg: str, *, retry_after: float | None = None
-    ) -> None:
-        super().__init__(f"Binance error {code} (HTTP {status}): {msg}")
-        self.status = status
-        self.code = code
-        self.msg = msg
-        self.retry_after = retry_after
 
 
 @final
@@ -157,9 +137,13 @@ class RestClient:
                 query["timestamp"] = self.clock.now_ms()
                 query["recvWindow"] = self._recv_window
                 query["signature"] = self._signer.sign(rest_payload(query))
-            response = await self._http.request(
-                method, url, params=rest_payload(query) if query else None, headers=self._headers()
-            )
+            with network_errors(f"{method} {_path(url)}"):
+                response = await self._http.request(
+                    method,
+                    url,
+                    params=rest_payload(query) if query else None,
+                    headers=self._headers(),
+                )
             if response.is_success:
                 return response.json() if response.content else {}
             error = _api_error(response)
@@ -175,7 +159,8 @@ class RestClient:
     async def sync_time(self, api: str = "spot") -> None:
         """Learn the server's clock from ``/time`` of ``api`` (a key of ``TIME_PATHS``)."""
         field, path = TIME_PATHS[api]
-        response = await self._http.get(getattr(self._endpoints, field) + path)
+        with network_errors(f"GET {path}"):
+            response = await self._http.get(getattr(self._endpoints, field) + path)
         if not response.is_success:
             raise _api_error(response)
         self.clock.sync(int(response.json()["serverTime"]))
@@ -213,12 +198,13 @@ async def fetch_depth_snapshot(
 
     Raises:
         BinanceAPIError: Binance answered with an error status.
-        httpx.HTTPError: The request failed on the network or timed out.
+        NetworkError: The request failed on the network or timed out.
         ValueError: The answer is not a snapshot (see :func:`parse_snapshot`).
     """
     field, path = DEPTH_PATHS[product]
     url = getattr(endpoints, field) + path
-    response = await http.get(url, params={"symbol": symbol, "limit": str(limit)})
+    with network_errors(f"GET {path}"):
+        response = await http.get(url, params={"symbol": symbol, "limit": str(limit)})
     if not response.is_success:
         raise _api_error(response)
     return parse_snapshot(response.json())
@@ -268,3 +254,8 @@ def _api_error(response: httpx.Response) -> BinanceAPIError:
     return BinanceAPIError(
         response.status_code, None, response.reason_phrase or "error", retry_after=retry_after
     )
+
+
+def _path(url: str) -> str:
+    """The path of ``url``, for messages (no host, no query)."""
+    return "/" + url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]

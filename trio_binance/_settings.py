@@ -70,9 +70,18 @@ class Settings:
         max_lifetime: Binance's connection lifetime (the 24-hour cut).
         rotation_margin: Rotate this long before ``max_lifetime``.
         rotation_jitter: Up to this much extra, random, so connections don't rotate at once.
-        rotation_overlap: Longest time old and new connections overlap during a rotation.
-        rotation_quiet: A stream that stays silent this long after the new connection
-            took it has nothing in flight on the old one, and counts as switched.
+        rotation_overlap: Longest time old and new connections overlap during a rotation
+            (an old connection that has not handed everything over by then is closed,
+            with a ``"rotation"`` gap where data may be missing).
+        rotation_hold: Most messages of one stream the new connection may hold, during
+            an overlap, until the switch is proven; beyond it the switch is made (with
+            a gap where data may be missing).
+        epoch_window: An id that goes back further than the ids delivered in the last
+            ``epoch_window``-ish seconds is not a duplicate but a new epoch (the
+            exchange started its ids again): it is delivered after an ``"id_reset"`` gap.
+        slow_consumer_warning: A ``block`` handle whose consumer has been behind (its
+            backlog above ``max_queue_size``) for this long is reported at WARNING,
+            at most once a minute.
         backoff_initial: First reconnect delay (before jitter).
         backoff_max: Cap of the reconnect delay.
         healthy_after: A connection that lived this long resets the backoff.
@@ -117,7 +126,9 @@ class Settings:
     rotation_margin: float = 1800.0
     rotation_jitter: float = 600.0
     rotation_overlap: float = 30.0
-    rotation_quiet: float = 2.0
+    rotation_hold: int = 100_000
+    epoch_window: float = 60.0
+    slow_consumer_warning: float = 5.0
     backoff_initial: float = 0.5
     backoff_max: float = 60.0
     healthy_after: float = 30.0

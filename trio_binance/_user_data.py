@@ -1,251 +1,248 @@
-"""User-data streams: the same connection engine, with credentials kept alive.
+"""User-data streams: sessions that keep a credential alive on an ordinary connection.
 
-Two kinds of :class:`~trio_binance._connection.Connection`:
+Each is a :class:`~trio_binance._session.Session` of a
+:class:`~trio_binance._connection.Connection` carrying one stream, ``userData``:
 
-* :class:`ListenKeyStream` (USD-M, COIN-M, portfolio margin, options): the listen
-  key is part of the URL.  A child task PUTs it every 30 minutes; ``-1125`` and
-  ``listenKeyExpired`` replace the key and reconnect; a reconnect after an outage
-  longer than the key's validity creates a new key first.
-* :class:`WsApiUserStream` (spot and margin): a WebSocket-API session on which the
+* :class:`ListenKeySession` (USD-M, COIN-M, portfolio margin, options): the listen
+  key is part of the URL.  Its background task PUTs the key every 30 minutes;
+  ``-1125`` and ``listenKeyExpired`` replace the key and reconnect; a reconnect
+  after an outage longer than the key's validity creates a new key first.
+* :class:`WsApiSession` (spot and margin): a WebSocket-API session on which the
   stream is subscribed with ``userDataStream.subscribe.signature`` (spot) or
-  ``userDataStream.subscribe.listenToken`` (margin, token renewed before it
-  expires).  Every new link subscribes again; ``eventStreamTerminated`` subscribes
-  again.
+  ``userDataStream.subscribe.listenToken`` (margin, the token renewed before it
+  expires).  Every new link subscribes again; so does ``eventStreamTerminated``
+  (with a gap for what may have been missed meanwhile).
 
-Both de-duplicate events by content while two links overlap (rotation), and fail
-the handle with :class:`~trio_binance.UserStreamError` when a credential keeps
-failing, instead of only logging.  Keys, tokens and secrets never reach a log record,
-a repr, a stream name or an exception message.
+Events carry no ids: while two links overlap (a rotation) the connection's router
+matches them by content, so each is delivered once, in order.
+
+Only a *refusal* by the server (a bad signature, an unknown key: HTTP 4xx other
+than rate limits) counts toward ``Settings.credential_retries``, after which the
+handles raise :class:`~trio_binance.UserStreamError`.  A network failure or a rate
+limit is retried forever with backoff, as for market streams.  Keys, tokens and
+secrets never reach a log record, a repr, a stream name or an exception message.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-import httpx
 import orjson
 import trio
 
-from ._connection import Connection, Link, Signal, _LinkBroken
-from ._endpoints import Product
-from ._exceptions import UserStreamError
-from ._rest import (
-    LISTEN_KEY_DOES_NOT_EXIST,
-    TIMESTAMP_OUTSIDE_RECV_WINDOW,
-    BinanceAPIError,
-    RestClient,
-)
+from ._engine import USER_STREAM
+from ._exceptions import BinanceAPIError, NetworkError, UserStreamError
+from ._link import Link, LinkBroken
+from ._logs import describe_seconds
+from ._rest import LISTEN_KEY_DOES_NOT_EXIST, TIMESTAMP_OUTSIDE_RECV_WINDOW, RestClient
+from ._session import Owner
+from ._signal import Signal
 from ._signing import Signer, ws_api_payload
-from ._subscription import Subscription
-from ._websocket import HandshakeRejected
+from ._websocket import HandshakeRejected, WebSocketClosed
 
-if TYPE_CHECKING:
-    from ._engine import Engine
-
-__all__ = ["ListenKeyStream", "WsApiUserStream", "is_fatal"]
+__all__ = ["CredentialGuard", "ListenKeySession", "WsApiSession", "is_refusal"]
 
 logger = logging.getLogger("trio_binance")
 
-#: Binance codes meaning the credential itself is wrong: retrying cannot help.
-FATAL_CODES: Final = frozenset({-2008, -2014, -2015, -1022, -1002, -1099, -1209})
-USER_STREAM: Final = "userData"
+#: HTTP statuses that are not a refusal of the credential: try again later.
+_TRANSIENT_STATUS: Final = frozenset({408, 418, 429})
 
 
-def is_fatal(exc: BaseException) -> bool:
-    """Whether ``exc`` says the API key or secret is wrong (no retry will help)."""
-    if isinstance(exc, BinanceAPIError):
-        return exc.code in FATAL_CODES or exc.status in (401, 403)
-    return False
+def is_refusal(exc: BaseException) -> bool:
+    """Whether ``exc`` is the server refusing a credential step (not a network failure,
+    a rate limit or a server error, which are retried forever)."""
+    return (
+        isinstance(exc, BinanceAPIError)
+        and 400 <= exc.status < 500
+        and exc.status not in _TRANSIENT_STATUS
+    )
 
 
-class _UserStream(Connection):
-    """What both user-data connection kinds share."""
+class CredentialGuard:
+    """Counts consecutive refusals of a credential; gives up after ``retries``."""
 
-    def __init__(
-        self, engine: Engine, product: Product, url: str, label: str, rest: RestClient
-    ) -> None:
-        super().__init__(engine, product, url, next(engine.connection_numbers))
-        self.url = url
-        self.name = f"user:{label}#{self.number}"
-        self.rest = rest
-        self.failures = 0
-        self._recent: collections.deque[bytes] = collections.deque(maxlen=512)
-        self._recent_set: set[bytes] = set()
-        self.sub = Subscription((product, f"user:{label}", USER_STREAM), self)
-        self.subs[USER_STREAM] = self.sub
+    def __init__(self, retries: int) -> None:
+        self._retries = retries
+        self.refusals = 0
 
-    def _deliver_event(self, event: dict[str, Any], now: float) -> None:
-        """Deliver once, even when two overlapping links both carry it."""
-        fingerprint = orjson.dumps(event)
-        if fingerprint in self._recent_set:
+    def succeeded(self) -> None:
+        self.refusals = 0
+
+    def failed(self, owner: Owner, exc: BaseException) -> None:
+        """A credential step failed with ``exc``: count a refusal, or just report."""
+        if not is_refusal(exc):
+            logger.warning("%s: user-data credential step failed (%s); retrying", owner.name, exc)
             return
-        if len(self._recent) == self._recent.maxlen:
-            self._recent_set.discard(self._recent[0])
-        self._recent.append(fingerprint)
-        self._recent_set.add(fingerprint)
-        self.sub.publish(event, event, now)
-
-    def _confirm(self, link: Link) -> None:
-        link.subscribed.add(USER_STREAM)
-        link.confirmed.add(self.sub)
-        link.confirmed_at[USER_STREAM] = trio.current_time()
-        self.switched.fire()
-        self.sub.confirmed(link)
-        self.failures = 0
-
-    def _credential_failed(self, exc: BaseException) -> None:
-        """Count a failed credential step; fail the handles once retrying is pointless."""
-        self.failures += 1
-        limit = self.settings.credential_retries
-        if is_fatal(exc) or self.failures >= limit:
-            why = "was rejected" if is_fatal(exc) else f"failed {self.failures} times in a row"
-            error = UserStreamError(f"{self.name}: the user-data credential {why}: {exc}")
+        self.refusals += 1
+        if self.refusals >= self._retries:
+            error = UserStreamError(
+                f"{owner.name}: the user-data credential was refused "
+                f"{self.refusals} times in a row: {exc}"
+            )
             error.__cause__ = exc
             logger.error("%s", error)
-            self.fail(error)
+            owner.fail(error)
         else:
-            logger.warning("%s: user-data credential step failed (%s); retrying", self.name, exc)
-
-    def fail(self, error: BaseException) -> None:
-        """Stop the stream and raise ``error`` on every handle after its buffer."""
-        states = (*self.sub.bare, *self.sub.envelope)
-        self.subs.clear()
-        self.engine.forget_user_stream(self)
-        for state in states:
-            state.fail(error)
-        self.changed.fire()
-        for link in self.links:
-            link.kill("credential failed")
+            logger.warning(
+                "%s: the server refused the user-data credential (%s); retrying",
+                owner.name,
+                exc,
+            )
 
 
-class ListenKeyStream(_UserStream):
+def _deliver(owner: Owner, link: Link, event: Any, now: float) -> None:
+    stream = owner.router.streams.get(USER_STREAM)
+    if stream is None:
+        owner.router.not_subscribed += 1
+    else:
+        stream.deliver(link.state, event, event, now)
+
+
+class ListenKeySession:
     """A listen-key user-data stream (USD-M, COIN-M, portfolio margin, options)."""
 
-    def __init__(
-        self, engine: Engine, product: Product, kind: str, base_url: str, rest: RestClient
-    ) -> None:
-        super().__init__(engine, product, base_url, kind, rest)
+    def __init__(self, kind: str, base_url: str, rest: RestClient, retries: int) -> None:
         self.kind = kind
+        self._base_url = base_url
+        self.rest = rest
+        self.credentials = CredentialGuard(retries)
         self._listen_key: str | None = None
         self._key_refreshed_at = 0.0
 
     def __repr__(self) -> str:
-        return f"<ListenKeyStream {self.name} links={len(self.links)}>"
+        return f"ListenKeySession({self.kind!r})"
 
-    async def run(self) -> None:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._keepalive)
-            await super().run()
-            nursery.cancel_scope.cancel()
-
-    def _key_stale(self) -> bool:
+    def _key_stale(self, owner: Owner) -> bool:
         age = trio.current_time() - self._key_refreshed_at
-        return self._listen_key is None or age >= self.settings.listen_key_validity
+        return self._listen_key is None or age >= owner.settings.listen_key_validity
 
-    async def _resolve_url(self) -> str:
-        if self._key_stale():
+    async def url(self, owner: Owner) -> str:
+        if self._key_stale(owner):
             try:
                 key = await self.rest.create_listen_key(self.kind)
-            except (BinanceAPIError, httpx.HTTPError) as exc:
-                self._credential_failed(exc)
+            except (BinanceAPIError, NetworkError) as exc:
+                self.credentials.failed(owner, exc)
                 raise
             self._listen_key = key
             self._key_refreshed_at = trio.current_time()
-            logger.info("%s: new listen key created", self.name)
-        return f"{self.url}/ws/{self._listen_key}"
+            self.credentials.succeeded()
+            logger.info("%s: new listen key created", owner.name)
+        else:
+            await trio.lowlevel.checkpoint()
+        return f"{self._base_url}/ws/{self._listen_key}"
 
-    async def _serve_link(self, link: Link) -> None:
-        self._confirm(link)
+    async def serve(self, owner: Owner, link: Link) -> None:
+        owner.router.confirm(link.state, (USER_STREAM,), trio.current_time())
+        owner.switched.fire()
         await trio.sleep_forever()
 
-    def _connect_failed(self, exc: BaseException, *, rejected: bool) -> None:
-        super()._connect_failed(exc, rejected=rejected)
+    def connect_failed(self, owner: Owner, exc: BaseException) -> None:
         if (
             isinstance(exc, HandshakeRejected)
             and 400 <= exc.status < 500
-            and exc.status
-            not in (
-                418,
-                429,
-            )
+            and exc.status not in _TRANSIENT_STATUS
         ):
-            self._listen_key = None  # the server does not know this key: get a new one
+            self._listen_key = None  # the server does not know this key: a new one
 
-    def _on_message(self, link: Link, msg: dict[str, Any]) -> None:
+    def barrier(self, request_id: int) -> bytes:
+        # UNCONFIRMED that Binance answers requests on a listen-key stream (the
+        # 2026 notice says the routes accept SUBSCRIBE); any answer, even an
+        # error, proves the order; no answer just lets the rotation time out.
+        return orjson.dumps({"method": "LIST_SUBSCRIPTIONS", "id": request_id})
+
+    def on_message(self, owner: Owner, link: Link, msg: dict[str, Any], now: float) -> None:
         if msg.get("e") == "listenKeyExpired":
-            logger.warning("%s: listen key expired; reconnecting with a new one", self.name)
+            owner.router.control += 1
+            logger.warning("%s: listen key expired; reconnecting with a new one", owner.name)
             self._listen_key = None
             link.kill("listen key expired")
-            return
-        self._deliver_event(msg, trio.current_time())
+        elif "id" in msg and ("result" in msg or "error" in msg):
+            owner.router.control += 1  # a late answer (a rotation barrier)
+        else:
+            _deliver(owner, link, msg, now)
 
-    async def _keepalive(self) -> None:
-        settings = self.settings
+    async def background(self, owner: Owner) -> None:
+        """Keep the listen key alive (PUT) every ``Settings.listen_key_keepalive``."""
+        settings = owner.settings
         while True:
             await trio.sleep(settings.listen_key_keepalive)
             key = self._listen_key
+            attempts = 0
             while key is not None and key == self._listen_key:
                 try:
                     await self.rest.keepalive_listen_key(self.kind)
                 except BinanceAPIError as exc:
                     if exc.code == LISTEN_KEY_DOES_NOT_EXIST:
-                        logger.warning("%s: listen key unknown (-1125); replacing it", self.name)
+                        logger.warning("%s: listen key unknown (-1125); replacing it", owner.name)
                         self._listen_key = None
-                        for link in self.links:
+                        for link in owner.links:
                             link.kill("listen key unknown")
                         break
-                    self._credential_failed(exc)
-                except httpx.HTTPError as exc:
-                    self._credential_failed(exc)
+                    self.credentials.failed(owner, exc)
+                    retry_after = exc.retry_after
+                except NetworkError as exc:
+                    self.credentials.failed(owner, exc)
+                    retry_after = None
                 else:
                     self._key_refreshed_at = trio.current_time()
-                    self.failures = 0
-                    logger.debug("%s: listen key kept alive", self.name)
+                    self.credentials.succeeded()
+                    logger.debug("%s: listen key kept alive", owner.name)
                     break
-                await trio.sleep(min(settings.backoff_max, 5.0 * 2**self.failures))
+                attempts += 1
+                delay = max(min(settings.backoff_max, 5.0 * 2**attempts), retry_after or 0.0)
+                await trio.sleep(delay)
 
 
-class WsApiUserStream(_UserStream):
+class WsApiSession:
     """Spot or margin user data over the WebSocket API."""
 
     def __init__(
         self,
-        engine: Engine,
         url: str,
         rest: RestClient,
         *,
         api_key: str,
         signer: Signer | None,
+        retries: int,
         margin_symbol: str | None = None,
         margin: bool = False,
     ) -> None:
-        label = (
-            "spot"
-            if not margin
-            else ("margin" if margin_symbol is None else f"isolated:{margin_symbol}")
-        )
-        super().__init__(engine, Product.SPOT, url, label, rest)
+        self._url = url
+        self.rest = rest
         self._api_key = api_key
         self._signer = signer
         self._margin = margin
         self._symbol = margin_symbol
+        self.credentials = CredentialGuard(retries)
         self._token: tuple[str, int] | None = None
-        self._current: dict[Link, Any] = {}
+        self._current: dict[Link, Any] = {}  # the subscription id on each link
         self._resubscribe = Signal()
 
     def __repr__(self) -> str:
-        return f"<WsApiUserStream {self.name} links={len(self.links)}>"
+        return f"WsApiSession(margin={self._margin})"
 
-    async def _serve_link(self, link: Link) -> None:
+    async def url(self, owner: Owner) -> str:
+        await trio.lowlevel.checkpoint()
+        return self._url
+
+    async def background(self, owner: Owner) -> None:
+        await trio.lowlevel.checkpoint()
+
+    def connect_failed(self, owner: Owner, exc: BaseException) -> None:
+        pass
+
+    def barrier(self, request_id: int) -> bytes:
+        return orjson.dumps({"id": request_id, "method": "ping"})
+
+    async def serve(self, owner: Owner, link: Link) -> None:
         try:
             while True:
-                await self._subscribe_user(link)
                 event = self._resubscribe.event
+                await self._subscribe(owner, link)
                 if self._margin:
                     assert self._token is not None
-                    renew_at = self._token[1] / 1000 - self.settings.listen_token_renew_before
+                    renew_at = self._token[1] / 1000 - owner.settings.listen_token_renew_before
                     delay = max(1.0, renew_at - self.rest.clock.now_ms() / 1000)
                     with trio.move_on_after(delay):
                         await event.wait()
@@ -253,17 +250,24 @@ class WsApiUserStream(_UserStream):
                         self._token = None  # renew before it expires
                 else:
                     await event.wait()
-        except BinanceAPIError as exc:
-            self._credential_failed(exc)
-            link.kill("subscription refused")
-        except (_LinkBroken, httpx.HTTPError) as exc:
-            self._credential_failed(exc)
+        except (BinanceAPIError, NetworkError) as exc:
+            self.credentials.failed(owner, exc)
+            wait = exc.retry_after
+            if wait:
+                logger.info(
+                    "%s: waiting %s as the server asked", owner.name, describe_seconds(wait)
+                )
+                await trio.sleep(wait)
+            link.kill("subscription failed")
+        except (LinkBroken, WebSocketClosed) as exc:
             link.kill(str(exc))
+        finally:
+            self._current.pop(link, None)
 
-    async def _subscribe_user(self, link: Link) -> None:
+    async def _subscribe(self, owner: Owner, link: Link) -> None:
         for attempt in (1, 2):
             if self._margin:
-                if self._token is None or self._token_expiring():
+                if self._token is None or self._token_expiring(owner):
                     self._token = await self.rest.create_listen_token(symbol=self._symbol)
                 method = "userDataStream.subscribe.listenToken"
                 params: dict[str, object] = {"listenToken": self._token[0]}
@@ -273,67 +277,94 @@ class WsApiUserStream(_UserStream):
                 method = "userDataStream.subscribe.signature"
                 params = {"apiKey": self._api_key, "timestamp": self.rest.clock.now_ms()}
                 params["signature"] = self._signer.sign(ws_api_payload(params))
-            response = await self._request_ws(link, method, params)
+            previous = self._current.get(link)
+
+            def on_answer(msg: dict[str, Any], now: float) -> None:
+                # In the reader, where the answer arrived: before the events behind it.
+                if msg.get("error") is None:
+                    self._current[link] = (msg.get("result") or {}).get("subscriptionId")
+                    owner.router.confirm(link.state, (USER_STREAM,), now)
+
+            response = await self._request(owner, link, method, params, on_answer)
             error = response.get("error")
             if error is None:
-                previous = self._current.get(link)
-                self._current[link] = (response.get("result") or {}).get("subscriptionId")
-                self._confirm(link)
-                if previous is not None and previous != self._current[link]:
-                    await self._request_ws(
-                        link, "userDataStream.unsubscribe", {"subscriptionId": previous}
+                self.credentials.succeeded()
+                owner.switched.fire()
+                if previous is not None and previous != self._current.get(link):
+                    await self._request(
+                        owner, link, "userDataStream.unsubscribe", {"subscriptionId": previous}
                     )
                 return
             code = error.get("code") if isinstance(error, dict) else None
             msg = str(error.get("msg", "")) if isinstance(error, dict) else str(error)
             exc = BinanceAPIError(int(response.get("status", 400)), code, msg)
             if code == TIMESTAMP_OUTSIDE_RECV_WINDOW and attempt == 1:
-                logger.warning("%s: clock skew (-1021); syncing time with the server", self.name)
+                logger.warning("%s: clock skew (-1021); syncing time with the server", owner.name)
                 await self.rest.sync_time("spot")
                 continue
-            if self._margin and attempt == 1 and code is not None and not is_fatal(exc):
-                self._token = None  # e.g. -1209 invalid token: get a fresh one once
-                continue
+            if self._margin:
+                self._token = None  # e.g. -1209, an invalid token: the next try gets a new one
             raise exc
 
-    def _token_expiring(self) -> bool:
+    def _token_expiring(self, owner: Owner) -> bool:
         assert self._token is not None
         left = self._token[1] / 1000 - self.rest.clock.now_ms() / 1000
-        return left <= self.settings.listen_token_renew_before
+        return left <= owner.settings.listen_token_renew_before
 
-    async def _request_ws(
-        self, link: Link, method: str, params: dict[str, object]
+    async def _request(
+        self,
+        owner: Owner,
+        link: Link,
+        method: str,
+        params: dict[str, object],
+        on_answer: Any = None,
     ) -> dict[str, Any]:
-        request_id = self.engine.next_request_id()
+        request_id = owner.next_request_id()
         frame = orjson.dumps({"id": request_id, "method": method, "params": params})
-        return await self._exchange(link, request_id, frame, method)
+        return await link.request(
+            request_id,
+            frame,
+            what=method,
+            answer_within=owner.settings.request_timeout,
+            on_answer=on_answer,
+        )
 
-    def _on_message(self, link: Link, msg: dict[str, Any]) -> None:
-        if self._resolve(link, msg, "status", "result", "error"):
-            return
+    def on_message(self, owner: Owner, link: Link, msg: dict[str, Any], now: float) -> None:
         event = msg.get("event")
         if not isinstance(event, dict):
             error = msg.get("error")
             if isinstance(error, dict):  # e.g. {"id": null, "status": 401, "error": -2015}
+                owner.router.control += 1
                 exc = BinanceAPIError(int(msg.get("status", 400)), error.get("code"), "")
                 exc.msg = str(error.get("msg", ""))
-                self._credential_failed(exc)
+                self.credentials.failed(owner, exc)
                 link.kill("session error")
-                return
-            self._malformed(link, "an unrecognised WebSocket-API message")
+            elif "id" in msg and ("status" in msg or "result" in msg):
+                owner.router.control += 1  # a late answer
+            else:
+                owner.malformed(link, "an unrecognised WebSocket-API message")
             return
         kind = event.get("e")
         if kind == "serverShutdown":
+            owner.router.control += 1
             link.shutdown_notice = True
-            self.changed.fire()
+            owner.changed.fire()
             return
         subscription = msg.get("subscriptionId")
         if subscription is not None and subscription != self._current.get(link):
-            return  # an older subscription of ours, replaced a moment ago
+            # An older subscription of ours, replaced a moment ago: the current one
+            # carries the same events.
+            stream = owner.router.streams.get(USER_STREAM)
+            if stream is not None:
+                stream.counts.superseded += 1
+            return
         if kind == "eventStreamTerminated":
-            logger.warning("%s: eventStreamTerminated; subscribing again", self.name)
+            owner.router.control += 1
+            logger.warning("%s: eventStreamTerminated; subscribing again", owner.name)
             if self._margin:
                 self._token = None
+            owner.router.unsubscribed(link.state, (USER_STREAM,), now)
+            self._current.pop(link, None)
             self._resubscribe.fire()
             return
-        self._deliver_event(event, trio.current_time())
+        _deliver(owner, link, event, now)

@@ -15,7 +15,8 @@ import trio
 
 from .._endpoints import Endpoints, Product
 from .._enums import FuturesType
-from .._handle import Gap, StreamHandle
+from .._gap import Gap
+from .._handle import StreamHandle
 from .._manager import BinanceSocketManager
 from .._streams import (
     OPTIONS_MULTIPLEX_FALLBACK_ROUTE,

@@ -32,7 +32,8 @@ from rich.text import Text
 
 from .._endpoints import Endpoints, Product
 from .._exceptions import BinanceStreamError
-from .._handle import Gap, StreamHandle
+from .._gap import Gap
+from .._handle import StreamHandle
 from .._manager import BinanceSocketManager, open_binance_streams
 from .._settings import Settings
 from .._streams import StreamRequest, connection_url

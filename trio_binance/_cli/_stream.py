@@ -8,7 +8,7 @@ import click
 import trio
 
 from .._endpoints import Endpoints, Product
-from .._handle import Gap
+from .._gap import Gap
 from .._manager import open_binance_streams
 from .._transport import Transport
 from ._common import (

@@ -43,17 +43,30 @@ class Verdict:
 
 
 def check_stream(
-    published: Sequence[int], items: Sequence[Any], id_of: Callable[[Any], int]
+    published: Sequence[int],
+    items: Sequence[Any],
+    id_of: Callable[[Any], int],
+    *,
+    check_last_id: bool = True,
+    raw_id_of: Callable[[Any], int] | None = None,
 ) -> Verdict:
-    """Hold one handle's ``items`` against the ids the exchange ``published``."""
+    """Hold one handle's ``items`` against the ids the exchange ``published``.
+
+    ``id_of`` orders messages as the exchange published them; ``raw_id_of`` is the
+    id a gap's ``last_id`` names (``id_of`` unless the two differ).
+    ``check_last_id=False`` for streams whose gaps cannot name an id (no ids, or a
+    multiplex handle's overflow gaps, which span several streams).
+    """
+    raw = raw_id_of or id_of
+    last_item: Any = None
     verdict = Verdict()
     delivered: list[int] = []
     covered: list[tuple[int, int]] = []  # open intervals (after, before)
     open_gap: Gap | None = None
     for item in items:
         if isinstance(item, Gap):
-            expected = delivered[-1] if delivered else None
-            if item.last_id != expected:
+            expected = raw(last_item) if delivered else None
+            if check_last_id and item.last_id != expected:
                 verdict.problems.append(
                     f"gap {item.reason!r} says last_id={item.last_id}, but {expected} came last"
                 )
@@ -68,6 +81,7 @@ def check_stream(
             covered.append((delivered[-1] if delivered else -1, value))
             open_gap = None
         delivered.append(value)
+        last_item = item
     if not delivered:
         return verdict
     if open_gap is not None:

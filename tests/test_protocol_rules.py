@@ -40,7 +40,8 @@ def test_control_errors_in_both_wire_shapes(msg: dict[str, object], expected: ob
         (Product.USDM, "btcusdt@aggTrade", "a", True),
         (Product.SPOT, "btcusdt@depth@100ms", "u", True),
         (Product.SPOT, "btcusdt@depth5", "lastUpdateId", False),
-        (Product.USDM, "btcusdt@depth5@100ms", "u", True),
+        (Product.USDM, "btcusdt@depth5@100ms", "u", False),  # a fresh top 5: no chain
+        (Product.USDM, "btcusdt@rpiDepth@500ms", "u", False),
         (Product.USDM, "btcusdt@depth", "u", True),
         (Product.SPOT, "btcusdt@bookTicker", "u", False),
         (Product.USDM, "!bookTicker", None, False),

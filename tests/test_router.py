@@ -421,3 +421,37 @@ def test_a_candidate_behind_the_source_takes_over_without_repeating_anything() -
             stream.deliver(new, None, payload(stream_name, n), 6.0)
         assert sink.items == [payload(stream_name, n) for n in range(1, 7)]
         assert stream.counts.superseded == 4
+
+
+def test_ids_that_skip_on_a_live_link_are_a_gap() -> None:
+    router = new_router()
+    sink = ListSink()
+    stream = router.add(TRADES)
+    stream.attach(sink, envelope=False)
+    link = router.open_link()
+    subscribe(router, link, 1)
+    router.answered(link, 1, None, 0.0)
+    for n in (1, 2, 5, 6, 9):
+        stream.deliver(link, None, payload(TRADES, n), float(n))
+    gaps = [item for item in sink.items if isinstance(item, Gap)]
+    assert [(g.reason, g.last_id) for g in gaps] == [("skipped", 2), ("skipped", 6)]
+    assert sink.items.index(gaps[0]) == 2
+
+
+def test_after_a_reconnect_gap_the_first_id_may_jump() -> None:
+    router = new_router()
+    sink = ListSink()
+    stream = router.add(TRADES)
+    stream.attach(sink, envelope=False)
+    link = router.open_link()
+    subscribe(router, link, 1)
+    router.answered(link, 1, None, 0.0)
+    stream.deliver(link, None, payload(TRADES, 1), 1.0)
+    router.link_lost(link, 2.0)
+    again = router.open_link()
+    subscribe(router, again, 2)
+    router.answered(again, 2, None, 3.0)
+    for n in (50, 51, 53):
+        stream.deliver(again, None, payload(TRADES, n), 4.0)
+    reasons = [item.reason for item in sink.items if isinstance(item, Gap)]
+    assert reasons == ["reconnect", "skipped"]

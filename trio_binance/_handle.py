@@ -360,14 +360,26 @@ class _HandleState:
         self.drop_episode = None
         self.gaps += 1
         before = self.last_taken
-        last_id = before.get(self.id_key) if self.id_key and type(before) is dict else None
-        event_time = before.get("E") if type(before) is dict else None
+        if isinstance(before, Gap):  # nothing delivered since: the same last message
+            last_id, event_time = before.last_id, before.last_event_time
+        else:
+            last_id = before.get(self.id_key) if self.id_key and type(before) is dict else None
+            event_time = before.get("E") if type(before) is dict else None
         gap = Gap(
             stream=episode[0], reason="overflow", start=episode[1], end=episode[2],
             dropped=episode[3], last_id=last_id if type(last_id) is int else None,
             last_event_time=event_time if type(event_time) is int else None,
         )  # fmt: skip
         self.gap_log.append(gap)
+        # A notice left at the head of the buffer named a message that was dropped:
+        # it now follows the same last message as this gap.
+        items = self.items
+        i = 0
+        while i < len(items) and isinstance(items[i], Gap):
+            items[i] = dataclasses.replace(
+                items[i], last_id=gap.last_id, last_event_time=gap.last_event_time
+            )
+            i += 1
         return gap
 
     def take(self) -> Any:

@@ -68,9 +68,10 @@ def dedupe_rule(product: Product, stream: str) -> DedupeRule:
     """How messages of ``stream`` are ordered, for overlap de-duplication.
 
     Returns ``(id_key, successor)``: the payload field holding a per-stream increasing
-    id (``None`` when the stream has none, so only best-effort switching applies), and
-    a function telling whether a payload directly follows id ``last`` (``None`` when
-    ids are increasing but not contiguous).
+    id (``None`` when the stream has none: messages are then matched by content),
+    and a function telling whether a payload directly follows id ``last`` (``None``
+    when ids increase but do not chain).  Where ids chain, a message that does not
+    follow the last one means messages were missed: a ``"skipped"`` gap.
     """
     if stream.startswith("!"):
         return None, None  # all-market streams interleave symbols
@@ -82,8 +83,10 @@ def dedupe_rule(product: Product, stream: str) -> DedupeRule:
     if suffix == "bookTicker":
         return "u", None
     if suffix.startswith(("depth", "rpiDepth")):
-        partial = suffix[5:6].isdigit()
+        # A partial book (depth5/10/20) is a fresh top-N each time: its ids increase
+        # but do not chain.  RPI depth: whether `pu` chains is UNCONFIRMED.
+        partial = suffix[5:6].isdigit() or suffix.startswith("rpiDepth")
         if product is Product.SPOT:
             return ("lastUpdateId", None) if partial else ("u", _spot_depth_next)
-        return "u", _futures_depth_next
+        return ("u", None) if partial else ("u", _futures_depth_next)
     return None, None

@@ -178,6 +178,7 @@ class RoutedStream:
         "bare",
         "candidate",
         "counts",
+        "covered",
         "doubt",
         "envelope",
         "fast",
@@ -235,6 +236,8 @@ class RoutedStream:
         # Since when data may be missing, to be judged by the next id (does it
         # directly follow the last one?); None when nothing is in doubt.
         self.doubt: float | None = None
+        # A gap was just put in: the next id may jump without another one.
+        self.covered = False
         self.last_time: float | None = None
         self.last_payload: Any = None
         self.gap_start: float | None = None
@@ -301,9 +304,12 @@ class RoutedStream:
             if key is not None and type(payload) is dict:
                 value = payload.get(key)
                 if type(value) is int:
-                    if value <= self.last_id:
+                    last = self.last_id
+                    if value <= last:
                         self._backwards(value, envelope, payload, now)
                         return
+                    if value != last + 1 and self.successor is not None:
+                        self._check_follows(last, payload, now)
                     self.last_id = value
                     if now >= self.floor_due:
                         self._roll_floor(value, now)
@@ -353,6 +359,13 @@ class RoutedStream:
         for sink in self.envelope:
             sink.put(envelope)
 
+    def _check_follows(self, last: int, payload: Any, now: float) -> None:
+        """Where ids chain, a message that does not follow the last one means some
+        were missed on the link itself: say so."""
+        successor = self.successor
+        if last >= 0 and successor is not None and not successor(last, payload):
+            self._gap("skipped", self.last_time if self.last_time is not None else now, now)
+
     def _accept_id(self, value: int, now: float) -> None:
         self.last_id = value
         if now >= self.floor_due:
@@ -395,6 +408,11 @@ class RoutedStream:
                     self._gap("rotation", self.doubt, now)
                 self.doubt = None
                 self._update_fast()
+            elif self.covered:
+                self.covered = False  # the gap just put in covers this discontinuity
+                self._update_fast()
+            elif value != self.last_id + 1 and self.successor is not None:
+                self._check_follows(self.last_id, payload, now)
             if value > self.handover >= 0:
                 self.handover = -1  # the new source is past what the old one delivered
                 self._update_fast()
@@ -516,9 +534,12 @@ class RoutedStream:
                     self.counts.superseded += 1
                     continue
                 self._accept_id(key, now)
-            elif recent is not None and key in recent:
-                self.counts.superseded += 1
-                continue
+            else:
+                if recent is not None and key in recent:
+                    self.counts.superseded += 1
+                    continue
+                if self.recent is not None:
+                    self.recent[key] = None
             self._publish(envelope, payload, now)
         self._update_fast()
 
@@ -541,6 +562,7 @@ class RoutedStream:
             and self.skip is None
             and self.handover < 0
             and self.doubt is None
+            and not self.covered
             and not self.held
         )
         self.fast = self.source if quiet else None
@@ -556,6 +578,7 @@ class RoutedStream:
                 self._gap(self.gap_reason, self.gap_start, now)
                 self.gap_start = None
                 self.doubt = None
+                self.covered = self.id_key is not None  # the next id may jump
             if not self.live:
                 self.live = True
                 waiting, self.waiting = self.waiting, []

@@ -251,7 +251,7 @@ class FakeConnection:
     @property
     def stalled(self) -> bool:
         """Whether the connection is stalled (see :meth:`stall`)."""
-        return self._stream.stalled
+        return self._stream.stalled or self._stream.held
 
     @property
     def queued(self) -> int:
@@ -309,15 +309,25 @@ class FakeConnection:
             return
         self._deliver("!serverShutdown", orjson.dumps(event).decode())
 
-    def stall(self, stalled: bool = True) -> None:
-        """Stall (or resume) the connection: a dead network path, seen from the client.
+    def stall(self, stalled: bool = True, *, discard: bool = True) -> None:
+        """Stall (or resume) the connection, as a network path can.
 
         While stalled the server sends nothing at all (no data, no responses, no
-        pings, no pong answers); frames due in the meantime are discarded and
-        counted in ``messages_discarded``.  It keeps reading and processing
-        what the client sends.
+        pings, no pong answers).  It keeps reading and processing what the client
+        sends.
+
+        Args:
+            stalled: Stall, or resume.
+            discard: A dead path (the default): frames due in the meantime are
+                lost, counted in ``messages_discarded``.  With ``discard=False``, a
+                congested path, as TCP behaves: they wait and arrive, in order,
+                once the connection resumes (or the queue overflows and the server
+                drops the connection as a slow consumer).
         """
-        self._stream.stalled = stalled
+        if discard:
+            self._stream.stalled = stalled
+        else:
+            self._stream.hold(stalled)
 
     def drop(self) -> None:
         """Close the byte stream abruptly, with no close frame (the client sees 1006)."""
@@ -430,7 +440,7 @@ class FakeConnection:
         while True:
             while not self._queue:
                 await self._queue_lot.park()
-            if self.stalled:
+            if self._stream.stalled:  # a dead path: the frame is lost
                 self._queue.popleft()
                 self.messages_discarded += 1
                 self._sent_lot.unpark_all()

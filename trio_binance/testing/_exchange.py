@@ -197,6 +197,7 @@ class FakeBinance:
         self._http_transport = RestTransport(self.rest)
         self._markets: dict[Product, FakeMarket] = {}
         self._rejects: list[_ScriptedReject] = []
+        self._hangs: list[list[Any]] = []  # [remaining, product]
         self._attempts: collections.deque[float] = collections.deque()
         self._closed = False
         self._add_rest_routes()
@@ -341,6 +342,16 @@ class FakeBinance:
         See :meth:`RestRouter.reject`.
         """
         self.rest.reject(status, count, path=path, body=body, headers=headers)
+
+    def hang_handshakes(self, count: int = 1, *, product: Product | None = None) -> None:
+        """Never answer the next ``count`` WebSocket handshakes (of ``product``).
+
+        The connection is accepted and the HTTP request read, then nothing is sent
+        while the fake runs, whatever the client does: a server that hangs.
+        """
+        if count < 1:
+            raise ValueError(f"count must be at least 1, got {count}")
+        self._hangs.append([count, product])
 
     def stall_all(self, stalled: bool = True) -> None:
         """Stall (or resume) every open connection; see :meth:`FakeConnection.stall`."""
@@ -671,6 +682,22 @@ class FakeBinance:
             logger.info("handshake %s rejected: %d %s", redact(path), status, redact(reason))
         return record, headers, body, parsed if status == 101 else None
 
+    def _take_hang(self, path: str) -> bool:
+        product: Product | None = None
+        user_path = parse_user_path(path)
+        if user_path is not None:
+            product = user_path.product
+        else:
+            try:
+                product = parse_path(path).product
+            except PathError as exc:
+                product = exc.product
+        for hang in self._hangs:
+            if hang[0] > 0 and hang[1] in (None, product):
+                hang[0] -= 1
+                return True
+        return False
+
     def _take_scripted(self, product: Product | None) -> _ScriptedReject | None:
         for scripted in self._rejects:
             if scripted.remaining > 0 and scripted.product in (None, product):
@@ -690,6 +717,8 @@ class FakeBinance:
             if request is None:
                 nursery.cancel_scope.cancel()
                 return
+            if self._take_hang(request.path):
+                await trio.sleep_forever()  # held until the fake closes
             record, headers, body, parsed = self._decide(request.path)
             self.handshakes.append(record)
             self._registry.changed()

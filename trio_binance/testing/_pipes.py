@@ -139,11 +139,27 @@ class ServerSideStream(trio.abc.Stream):
         self._prefix = prefix
         self.stalled = False
         self.discarded_bytes = 0
+        self._resume: trio.Event | None = None  # set while held (see hold())
         # True while a send_all is under way: if it is cancelled then, part of
         # a frame may be on the wire and the stream can only be dropped.
         self.send_incomplete = False
 
+    @property
+    def held(self) -> bool:
+        """Whether sends wait (see :meth:`hold`)."""
+        return self._resume is not None
+
+    def hold(self, held: bool) -> None:
+        """Make sends wait until released: a congested path, whose bytes arrive late."""
+        if held and self._resume is None:
+            self._resume = trio.Event()
+        elif not held and self._resume is not None:
+            self._resume.set()
+            self._resume = None
+
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        while self._resume is not None:
+            await self._resume.wait()
         if self.stalled:
             # A dead path: bytes vanish, the sender never notices.
             self.discarded_bytes += len(data)

@@ -16,7 +16,7 @@ import asyncio
 import dataclasses
 import enum
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final, final
 
 from ._endpoints import Endpoints
@@ -263,66 +263,6 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
             return f"streams={name}" if shape is Shape.MULTIPLEX else name
 
         return self._start_socket(callback, opener, namer)
-
-    # ------------------------------------------------------------ order books
-
-    def start_depth_cache(
-        self,
-        callback: Callback,
-        symbol: str,
-        refresh_interval: float | None = None,
-        bm: object = None,
-        limit: int = 10,
-        conv_type: Callable[[str], Any] = float,
-        ws_interval: int | None = 0,
-    ) -> str:
-        """A local spot order book, as :meth:`ThreadedDepthCacheManager.start_depth_cache`.
-
-        The callback gets a copy of the book (a :class:`~trio_binance.DepthCache`)
-        after each update; the socket is named ``<symbol>@depth<limit>``.
-        """
-        return self._start_spot_book(
-            callback, symbol, refresh_interval, bm, limit, conv_type, ws_interval
-        )
-
-    def start_futures_depth_cache(
-        self,
-        callback: Callback,
-        symbol: str,
-        refresh_interval: float | None = None,
-        bm: object = None,
-        limit: int = 10,
-        conv_type: Callable[[str], Any] = float,
-        futures_type: FuturesTypeLike = FuturesType.USD_M,
-        speed: str | int | None = None,
-    ) -> str:
-        """A local futures order book: python-binance's ``start_futures_depth_socket``.
-
-        The same as :meth:`ThreadedDepthCacheManager.start_futures_depth_socket`; on
-        this manager that name is the partial-book stream, as in python-binance.
-        """
-        return self._start_futures_book(
-            callback, symbol, refresh_interval, bm, limit, conv_type, futures_type, speed
-        )
-
-    def start_options_depth_cache(
-        self,
-        callback: Callback,
-        symbol: str,
-        refresh_interval: float | None = None,
-        bm: object = None,
-        limit: int = 10,
-        conv_type: Callable[[str], Any] = float,
-        speed: str | int = "500ms",
-    ) -> str:
-        """A local options order book: python-binance's ``start_options_depth_socket``.
-
-        The same as :meth:`ThreadedDepthCacheManager.start_options_depth_socket`; on
-        this manager that name is the partial-book stream, as in python-binance.
-        """
-        return self._start_options_book(
-            callback, symbol, refresh_interval, bm, limit, conv_type, speed
-        )
 
     # ---------------------------------------------------------- spot streams
 

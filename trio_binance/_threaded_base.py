@@ -86,7 +86,8 @@ class _Socket:
 
 
 class ThreadedManager:
-    """The lifetime, threads and sockets of a threaded manager (see the subclasses).
+    """The lifetime, threads and sockets of a threaded manager (see the subclasses),
+    and the order books both have.
 
     Keyword-only arguments are validated here, before any thread starts; the
     subclasses give them python-binance's order.
@@ -477,16 +478,9 @@ class ThreadedManager:
         except trio.RunFinishedError:
             pass
 
-    # ------------------------------------------------------------ order books
+    # ------------------------------------------------ order books (both managers)
 
-    def _start_book(
-        self,
-        callback: Callback,
-        symbol: str,
-        limit: int,
-        bm: object,
-        opener: Opener,
-    ) -> str:
+    def _start_book(self, callback: Callback, limit: int, bm: object, opener: Opener) -> str:
         """A depth cache, named as python-binance names it: ``<symbol>@depth<limit>``."""
         if bm is not None:
             logger.warning(
@@ -500,16 +494,42 @@ class ThreadedManager:
 
         return self._start_socket(callback, opener, namer)
 
-    def _start_spot_book(
+    def start_depth_cache(
         self,
         callback: Callback,
         symbol: str,
-        refresh_interval: float | None,
-        bm: object,
-        limit: int,
-        conv_type: Callable[[str], Any],
-        ws_interval: int | None,
+        refresh_interval: float | None = None,
+        bm: object = None,
+        limit: int = 10,
+        conv_type: Callable[[str], Any] = float,
+        ws_interval: int | None = 0,
     ) -> str:
+        """A local spot order book (see :meth:`BinanceSocketManager.depth_cache`).
+
+        python-binance's ``ThreadedDepthCacheManager.start_depth_cache``.
+
+        Args:
+            callback: Called with a copy of the book (a :class:`~trio_binance.DepthCache`)
+                after each update.
+            symbol: Spot symbol, e.g. ``"BNBBTC"``.
+            refresh_interval: Rebuild from a new snapshot every this many seconds
+                (``None`` or 0: only when the ids show a gap).
+            bm: Ignored, with a warning logged: the books share the manager's
+                connections already.
+            limit: Snapshot levels per side, 1 to 5000 (python-binance's default,
+                10, seeds only the top 10 levels; deeper ones appear as they change).
+            conv_type: Converts price and quantity strings (``float``, ``Decimal``).
+            ws_interval: Diff stream speed: 0 or ``None`` (1000 ms), or 100 (ms).
+
+        Returns:
+            The book's name, ``<symbol>@depth<limit>``.
+
+        Raises:
+            ValueError: A bad symbol, limit, interval or option.
+            TypeError: ``callback`` is not callable.
+            RuntimeError: The manager is not running.
+        """
+
         def opener(bsm: BinanceSocketManager) -> Handle:
             return bsm.depth_cache(
                 symbol,
@@ -519,19 +539,43 @@ class ThreadedManager:
                 refresh_interval=refresh_interval,
             )
 
-        return self._start_book(callback, symbol, limit, bm, opener)
+        return self._start_book(callback, limit, bm, opener)
 
-    def _start_futures_book(
+    def start_futures_depth_cache(
         self,
         callback: Callback,
         symbol: str,
-        refresh_interval: float | None,
-        bm: object,
-        limit: int,
-        conv_type: Callable[[str], Any],
+        refresh_interval: float | None = None,
+        bm: object = None,
+        limit: int = 10,
+        conv_type: Callable[[str], Any] = float,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
         speed: str | int | None = None,
     ) -> str:
+        """A local USD-M or COIN-M book (see :meth:`BinanceSocketManager.futures_depth_cache`).
+
+        python-binance's ``ThreadedDepthCacheManager.start_futures_depth_socket`` (on
+        ``ThreadedWebsocketManager`` that name is the partial-book stream, as there).
+
+        Args:
+            callback: Called with a copy of the book after each update.
+            symbol: Contract symbol, e.g. ``"BTCUSDT"``.
+            refresh_interval: As in :meth:`start_depth_cache`.
+            bm: As in :meth:`start_depth_cache`.
+            limit: Snapshot levels per side: 5, 10, 20, 50, 100, 500 or 1000.
+            conv_type: As in :meth:`start_depth_cache`.
+            futures_type: Not in python-binance (USD-M only there): USD-M or COIN-M.
+            speed: Not in python-binance: ``None`` (250 ms), ``"500ms"`` or ``"100ms"``.
+
+        Returns:
+            The book's name, ``<symbol>@depth<limit>``.
+
+        Raises:
+            ValueError: A bad symbol, limit, speed, futures type or option.
+            TypeError: ``callback`` is not callable.
+            RuntimeError: The manager is not running.
+        """
+
         def opener(bsm: BinanceSocketManager) -> Handle:
             return bsm.futures_depth_cache(
                 symbol,
@@ -542,18 +586,41 @@ class ThreadedManager:
                 refresh_interval=refresh_interval,
             )
 
-        return self._start_book(callback, symbol, limit, bm, opener)
+        return self._start_book(callback, limit, bm, opener)
 
-    def _start_options_book(
+    def start_options_depth_cache(
         self,
         callback: Callback,
         symbol: str,
-        refresh_interval: float | None,
-        bm: object,
-        limit: int,
-        conv_type: Callable[[str], Any],
+        refresh_interval: float | None = None,
+        bm: object = None,
+        limit: int = 10,
+        conv_type: Callable[[str], Any] = float,
         speed: str | int = "500ms",
     ) -> str:
+        """A local options order book (see :meth:`BinanceSocketManager.options_depth_cache`).
+
+        python-binance's ``ThreadedDepthCacheManager.start_options_depth_socket`` (on
+        ``ThreadedWebsocketManager`` that name is the partial-book stream, as there).
+
+        Args:
+            callback: Called with a copy of the book after each update.
+            symbol: Option symbol, e.g. ``"BTC-260327-100000-C"``.
+            refresh_interval: As in :meth:`start_depth_cache`.
+            bm: As in :meth:`start_depth_cache`.
+            limit: Snapshot levels per side: 10, 20, 50, 100, 500 or 1000.
+            conv_type: As in :meth:`start_depth_cache`.
+            speed: Not in python-binance: ``"500ms"`` or ``"100ms"``.
+
+        Returns:
+            The book's name, ``<symbol>@depth<limit>``.
+
+        Raises:
+            ValueError: A bad symbol, limit, speed or option.
+            TypeError: ``callback`` is not callable.
+            RuntimeError: The manager is not running.
+        """
+
         def opener(bsm: BinanceSocketManager) -> Handle:
             return bsm.options_depth_cache(
                 symbol,
@@ -563,4 +630,4 @@ class ThreadedManager:
                 refresh_interval=refresh_interval,
             )
 
-        return self._start_book(callback, symbol, limit, bm, opener)
+        return self._start_book(callback, limit, bm, opener)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, final
+from typing import final
 
 from ._endpoints import Endpoints
-from ._enums import FuturesType, FuturesTypeLike
 from ._settings import Settings
-from ._threaded_base import Callback, ThreadedManager
+from ._threaded_base import ThreadedManager
 from ._transport import Transport
 
 __all__ = ["ThreadedDepthCacheManager"]
@@ -96,106 +94,7 @@ class ThreadedDepthCacheManager(ThreadedManager):
             stop_socket_on_callback_error=stop_socket_on_callback_error,
         )
 
-    def start_depth_cache(
-        self,
-        callback: Callback,
-        symbol: str,
-        refresh_interval: float | None = None,
-        bm: object = None,
-        limit: int = 10,
-        conv_type: Callable[[str], Any] = float,
-        ws_interval: int | None = 0,
-    ) -> str:
-        """A local spot order book (see :meth:`BinanceSocketManager.depth_cache`).
-
-        Args:
-            callback: Called with a copy of the book after each update.
-            symbol: Spot symbol, e.g. ``"BNBBTC"``.
-            refresh_interval: Rebuild from a new snapshot every this many seconds
-                (``None`` or 0: only when the ids show a gap).
-            bm: Ignored, with a warning logged: the books share the manager's
-                connections already.
-            limit: Snapshot levels per side, 1 to 5000 (python-binance's default,
-                10, seeds only the top 10 levels; deeper ones appear as they change).
-            conv_type: Converts price and quantity strings (``float``, ``Decimal``).
-            ws_interval: Diff stream speed: 0 or ``None`` (1000 ms), or 100 (ms).
-
-        Returns:
-            The book's name, ``<symbol>@depth<limit>``.
-
-        Raises:
-            ValueError: A bad symbol, limit, interval or option.
-            TypeError: ``callback`` is not callable.
-            RuntimeError: The manager is not running.
-        """
-        return self._start_spot_book(
-            callback, symbol, refresh_interval, bm, limit, conv_type, ws_interval
-        )
-
-    def start_futures_depth_socket(
-        self,
-        callback: Callback,
-        symbol: str,
-        refresh_interval: float | None = None,
-        bm: object = None,
-        limit: int = 10,
-        conv_type: Callable[[str], Any] = float,
-        futures_type: FuturesTypeLike = FuturesType.USD_M,
-        speed: str | int | None = None,
-    ) -> str:
-        """A local USD-M or COIN-M book (see :meth:`BinanceSocketManager.futures_depth_cache`).
-
-        Args:
-            callback: Called with a copy of the book after each update.
-            symbol: Contract symbol, e.g. ``"BTCUSDT"``.
-            refresh_interval: As in :meth:`start_depth_cache`.
-            bm: As in :meth:`start_depth_cache`.
-            limit: Snapshot levels per side: 5, 10, 20, 50, 100, 500 or 1000.
-            conv_type: As in :meth:`start_depth_cache`.
-            futures_type: Not in python-binance (USD-M only there): USD-M or COIN-M.
-            speed: Not in python-binance: ``None`` (250 ms), ``"500ms"`` or ``"100ms"``.
-
-        Returns:
-            The book's name, ``<symbol>@depth<limit>``.
-
-        Raises:
-            ValueError: A bad symbol, limit, speed, futures type or option.
-            TypeError: ``callback`` is not callable.
-            RuntimeError: The manager is not running.
-        """
-        return self._start_futures_book(
-            callback, symbol, refresh_interval, bm, limit, conv_type, futures_type, speed
-        )
-
-    def start_options_depth_socket(
-        self,
-        callback: Callback,
-        symbol: str,
-        refresh_interval: float | None = None,
-        bm: object = None,
-        limit: int = 10,
-        conv_type: Callable[[str], Any] = float,
-        speed: str | int = "500ms",
-    ) -> str:
-        """A local options order book (see :meth:`BinanceSocketManager.options_depth_cache`).
-
-        Args:
-            callback: Called with a copy of the book after each update.
-            symbol: Option symbol, e.g. ``"BTC-260327-100000-C"``.
-            refresh_interval: As in :meth:`start_depth_cache`.
-            bm: As in :meth:`start_depth_cache`.
-            limit: Snapshot levels per side: 10, 20, 50, 100, 500 or 1000.
-            conv_type: As in :meth:`start_depth_cache`.
-            speed: Not in python-binance: ``"500ms"`` or ``"100ms"``.
-
-        Returns:
-            The book's name, ``<symbol>@depth<limit>``.
-
-        Raises:
-            ValueError: A bad symbol, limit, speed or option.
-            TypeError: ``callback`` is not callable.
-            RuntimeError: The manager is not running.
-        """
-        return self._start_options_book(
-            callback, symbol, refresh_interval, bm, limit, conv_type, speed
-        )
+    # python-binance's names of ThreadedManager.start_futures_depth_cache and
+    # start_options_depth_cache (start_depth_cache is the same name in both).
+    start_futures_depth_socket = ThreadedManager.start_futures_depth_cache
+    start_options_depth_socket = ThreadedManager.start_options_depth_cache

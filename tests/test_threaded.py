@@ -545,3 +545,16 @@ def test_user_data_sockets_need_credentials() -> None:
     with ThreadedWebsocketManager(endpoints=closed_loopback_endpoints()) as twm:
         with pytest.raises(ValueError, match="api_key"):
             twm.start_futures_user_socket(Collector())
+
+
+def test_verbose_sets_the_library_logger_to_debug_at_construction() -> None:
+    """As python-binance's ThreadedApiManager(verbose=True) does for ``binance.ws``."""
+    library = logging.getLogger("trio_binance")
+    before = library.level
+    try:
+        assert ThreadedWebsocketManager().verbose is False
+        assert library.level == before
+        assert ThreadedWebsocketManager(verbose=True).verbose is True
+        assert library.level == logging.DEBUG
+    finally:
+        library.setLevel(before)

@@ -142,8 +142,11 @@ class ThreadedManager:
         self._settings = settings
         self._max_queue_size = max_queue_size
         self._time_unit = validate_time_unit(time_unit)
-        self._verbose = verbose
+        self.verbose = verbose
+        """Whether the ``trio_binance`` logger was set to DEBUG (python-binance's attribute)."""
         self._stop_on_callback_error = stop_socket_on_callback_error
+        if verbose:  # at construction, as python-binance's threaded managers do
+            logging.getLogger("trio_binance").setLevel(logging.DEBUG)
 
         # Shared between threads, guarded by _lock.
         self._lock = threading.Lock()
@@ -296,7 +299,7 @@ class ThreadedManager:
             transport=self._transport,
             max_queue_size=self._max_queue_size,
             settings=self._settings,
-            verbose=self._verbose,
+            verbose=self.verbose,
             time_unit=self._time_unit,
         ) as bsm:
             async with trio.open_nursery() as nursery:

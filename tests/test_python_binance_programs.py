@@ -252,7 +252,15 @@ def python_binance_message(method: str, stream: str, payload: Any) -> Any:
 def test_threaded_sockets_deliver_python_binance_shapes(quiet_fake: FakeInThread) -> None:
     received: dict[str, list[Any]] = {}
     expected = len(PUBLISHED) + 1
-    program = threading.Thread(target=sockets_program, args=(received, expected), daemon=True)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            sockets_program(received, expected)
+        except BaseException as exc:  # pragma: no cover - shown by the test
+            failures.append(exc)
+
+    program = threading.Thread(target=run, daemon=True)
     program.start()
 
     def subscribed(fake: FakeBinance) -> bool:
@@ -267,6 +275,7 @@ def test_threaded_sockets_deliver_python_binance_shapes(quiet_fake: FakeInThread
     assert quiet_fake.call(publish_all) == [1] * len(PUBLISHED)  # one connection each
     assert quiet_fake.call(lambda fake: fake.push_user_event(API_KEY, "usdm", USER_EVENT)) == 1
     program.join(WAIT)
+    assert not failures, failures
     assert not program.is_alive(), f"the program did not finish: {sorted(received)}"
 
     want = {

@@ -362,12 +362,15 @@ def test_ctrl_c_during_join_stops_cleanly_without_a_traceback(
         stderr=subprocess.PIPE,
         text=True,
     )
+    watchdog = threading.Timer(TIMEOUT, proc.kill)  # a hung program fails, not hangs
+    watchdog.start()
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == "ready\n"  # a callback ran: join() is waiting
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=TIMEOUT)
     finally:
+        watchdog.cancel()
         if proc.poll() is None:  # pragma: no cover - it hung
             proc.kill()
             proc.communicate()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import trio
 import trio.testing
@@ -128,3 +130,17 @@ async def test_spot_user_data_subscribes_on_a_ws_api_url_with_the_unit(
     paths = {c.service: c.path for c in fake_binance.connections}
     assert paths["ws_api"] == "/ws-api/v3?timeUnit=MICROSECOND"
     assert "timeUnit" not in paths["user_data"]
+
+
+async def test_the_fake_refuses_a_time_unit_binance_does_not_know(
+    fake_binance: FakeBinance, autojump_clock: trio.testing.MockClock
+) -> None:
+    bogus = dataclasses.replace(
+        fake_binance.endpoints, spot_stream=f"{fake_binance.endpoints.spot_stream}?timeUnit=SECOND"
+    )
+    async with open_binance_streams(endpoints=bogus, transport=fake_binance.transport) as bsm:
+        handle = bsm.trade_socket("BTCUSDT")
+        await fake_binance.wait_until(lambda: bool(fake_binance.handshakes))
+        await handle.aclose()
+    first = fake_binance.handshakes[0]
+    assert (first.status, first.reason) == (400, "invalid timeUnit 'SECOND'")

@@ -32,7 +32,7 @@ from trio_binance import (
     ThreadedDepthCacheManager,
     ThreadedWebsocketManager,
 )
-from trio_binance._threaded import SOCKET_SHAPES
+from trio_binance._threaded import SOCKET_SHAPES, Shape
 
 from . import _python_binance as reference
 
@@ -274,6 +274,13 @@ def expected_wrapper(name: str) -> inspect.Signature:
 def test_each_wrapper_is_derived_from_the_method_it_wraps(name: str) -> None:
     wrapper = inspect.signature(getattr(ThreadedWebsocketManager, f"start_{name}"))
     assert wrapper == expected_wrapper(name)  # names, order, kinds, defaults, annotations
+
+
+@pytest.mark.parametrize("name", socket_methods())
+def test_each_wrapper_says_the_shape_it_calls_back_with(name: str) -> None:
+    doc = getattr(ThreadedWebsocketManager, f"start_{name}").__doc__ or ""
+    envelopes = SOCKET_SHAPES[name] is not Shape.RAW
+    assert ("envelopes" in doc, "bare" in doc) == (envelopes, not envelopes), doc
 
 
 class _Recorder:

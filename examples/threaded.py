@@ -1,4 +1,4 @@
-"""python-binance style callbacks, no async code.
+"""python-binance style callbacks, no async code (every callback runs in one thread).
 
 python examples/threaded.py
 python examples/threaded.py --endpoints fake.json --count 5   # offline, trio-binance fake
@@ -22,7 +22,9 @@ def main(endpoints: Endpoints | None, count: int | None, seconds: float) -> None
         if msg.get("e") == "error":
             print("stream failed:", msg["type"], msg["m"])
             return
-        print(msg["s"], msg["p"])
+        # As in python-binance, futures sockets wrap each payload: {"stream", "data"}.
+        data = msg["data"] if "stream" in msg else msg
+        print(data["s"], data["p"])
         received += 1
         if received == count:
             enough.set()

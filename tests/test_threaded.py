@@ -24,70 +24,24 @@ import trio
 
 from trio_binance import DepthCache, Endpoints, FuturesType
 from trio_binance._threaded import ThreadedWebsocketManager
-from trio_binance.testing import FakeBinance, open_fake_binance
+from trio_binance.testing import FakeBinance
 
+from ._fake_thread import WAIT, FakeInThread, fake_in_thread
 from ._loopback import ConnectProxy, connect_proxy
-
-WAIT = 5.0  # the longest any condition is waited for
-
-
-@dataclasses.dataclass(frozen=True)
-class FakeInThread:
-    """The fake exchange running in its own Trio thread, seen from the test's thread."""
-
-    fake: FakeBinance
-    token: trio.lowlevel.TrioToken
-
-    def wait_until(self, predicate: Callable[[FakeBinance], bool]) -> None:
-        """Wait (in the fake's thread, at most WAIT seconds) until ``predicate(fake)``."""
-
-        async def wait() -> None:
-            with trio.fail_after(WAIT):
-                await self.fake.wait_until(lambda: predicate(self.fake))
-
-        trio.from_thread.run(wait, trio_token=self.token)
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeInThread]:
     """A fake exchange in its own thread on 127.0.0.1: BTCUSDT trades every 10 ms,
     book changes every 10 ms, diff-depth events every 20 ms."""
-    handoff: queue.Queue[tuple[FakeInThread, trio.Event] | BaseException] = queue.Queue()
 
-    async def serve() -> None:
-        async with open_fake_binance(listen=True, host="127.0.0.1") as fake:
-            fake.start_market(
-                ["BTCUSDT"], trade_interval=0.01, depth_interval=0.02, book_ticker_interval=0.01
-            )
-            done = trio.Event()
-            handoff.put((FakeInThread(fake, trio.lowlevel.current_trio_token()), done))
-            await done.wait()
+    def market(fake: FakeBinance) -> None:
+        fake.start_market(
+            ["BTCUSDT"], trade_interval=0.01, depth_interval=0.02, book_ticker_interval=0.01
+        )
 
-    def run() -> None:
-        try:
-            trio.run(serve)
-        except BaseException as exc:  # pragma: no cover - reported to the test
-            handoff.put(exc)
-
-    thread = threading.Thread(target=run, name="fake exchange", daemon=True)
-    thread.start()
-    got = handoff.get(timeout=WAIT)
-    if isinstance(got, BaseException):  # pragma: no cover
-        raise got
-    in_thread, done = got
-    try:
+    with fake_in_thread(market) as in_thread:
         yield in_thread
-    finally:
-        try:
-            trio.from_thread.run_sync(done.set, trio_token=in_thread.token)
-        except trio.RunFinishedError:  # pragma: no cover - the fake failed
-            pass
-        thread.join(WAIT)
-        assert not thread.is_alive()
-        if not handoff.empty():  # pragma: no cover - the fake failed during the test
-            failure = handoff.get()
-            assert isinstance(failure, BaseException)
-            raise failure
 
 
 @pytest.fixture
@@ -202,7 +156,12 @@ def test_two_sockets_at_once_with_unique_names(endpoints: Endpoints) -> None:
             twm.start_trade_socket(second, "btcusdt"),
             twm.start_multiplex_socket(aggs, (f"btcusdt@{s}" for s in ("aggTrade", "trade"))),
         ]
-        assert names == ["btcusdt@trade", "btcusdt@trade#2", "btcusdt@aggTrade/btcusdt@trade"]
+        # python-binance's names: the stream, "streams=..." for a multiplex socket.
+        assert names == [
+            "btcusdt@trade",
+            "btcusdt@trade#2",
+            "streams=btcusdt@aggTrade/btcusdt@trade",
+        ]
         assert_consecutive_trades(first.wait_for(20))
         assert_consecutive_trades(second.wait_for(20))
         both = {"btcusdt@aggTrade", "btcusdt@trade"}
@@ -216,7 +175,7 @@ def test_depth_cache_callback_gets_a_copy_per_update(endpoints: Endpoints) -> No
         with pytest.raises(ValueError, match="limit"):
             twm.start_depth_cache(books, "BTCUSDT", limit=0)
         name = twm.start_depth_cache(books, "BTCUSDT", limit=100)
-        assert name == "btcusdt@depth+book"
+        assert name == "btcusdt@depth100"  # python-binance's name
         got = books.wait_for(10)
     assert all(isinstance(book, DepthCache) for book in got)
     ids = [book.update_id for book in got]
@@ -268,18 +227,8 @@ def test_bad_constructor_arguments_raise_value_error(options: dict[str, Any]) ->
     assert threading.active_count() == before
 
 
-def test_async_and_uncallable_callbacks_are_rejected(endpoints: Endpoints) -> None:
-    async def async_callback(message: Any) -> None:  # pragma: no cover - never called
-        pass
-
-    class AsyncCall:
-        async def __call__(self, message: Any) -> None:  # pragma: no cover
-            pass
-
+def test_uncallable_callbacks_are_rejected(endpoints: Endpoints) -> None:
     with ThreadedWebsocketManager(endpoints=endpoints) as twm:
-        for bad in (async_callback, AsyncCall()):
-            with pytest.raises(TypeError, match="async callbacks are not supported"):
-                twm.start_trade_socket(bad, "BTCUSDT")
         with pytest.raises(TypeError, match="callable"):
             twm.start_trade_socket("not a function", "BTCUSDT")  # type: ignore[arg-type]
 
@@ -311,7 +260,7 @@ def test_a_rejected_stream_yields_the_error_dict_once(endpoints: Endpoints) -> N
     errors = Collector()
     with ThreadedWebsocketManager(endpoints=endpoints) as twm:
         name = twm.start_multiplex_socket(errors, ["btcusdt@noSuchStream"])
-        assert name == "btcusdt@noSuchStream"
+        assert name == "streams=btcusdt@noSuchStream"
         [notice] = errors.wait_for(1)
         assert errors.count_after(0.2) == 1
         assert notice["e"] == "error"
@@ -333,7 +282,7 @@ def test_a_callback_can_restart_its_socket(endpoints: Endpoints) -> None:
     with ThreadedWebsocketManager(endpoints=endpoints) as twm:
         failed = twm.start_multiplex_socket(on_error, ["btcusdt@noSuchStream"])
         envelopes = trades.wait_for(5)
-    assert names == ["btcusdt@trade"] and failed == "btcusdt@noSuchStream"
+    assert names == ["streams=btcusdt@trade"] and failed == "streams=btcusdt@noSuchStream"
     assert_consecutive_trades([e["data"] for e in envelopes])
 
 
@@ -353,6 +302,126 @@ def test_callback_errors_are_logged_and_delivery_continues(
     assert record.name == "trio_binance"
     assert "btcusdt@trade" in record.getMessage()
     assert record.exc_info is not None and str(record.exc_info[1]) == "callback bug"
+
+
+def test_a_callback_that_always_raises_logs_one_traceback_then_a_count(
+    endpoints: Endpoints, caplog: pytest.LogCaptureFixture
+) -> None:
+    """20 errors a second must not mean 20 tracebacks a second."""
+
+    def explode(message: Any) -> None:
+        raise RuntimeError("callback bug")
+
+    trades = Collector(explode)
+    with caplog.at_level(logging.INFO, logger="trio_binance"):
+        with ThreadedWebsocketManager(endpoints=endpoints) as twm:
+            twm.start_trade_socket(trades, "BTCUSDT")
+            assert_consecutive_trades(trades.wait_for(30))  # delivery went on
+        calls = len(trades.messages)
+    mine = [r for r in caplog.records if "callback of socket btcusdt@trade" in r.getMessage()]
+    tracebacks = [r for r in mine if r.exc_info is not None]
+    assert len(tracebacks) == 1
+    # The rest were counted; the count is reported when the socket ends at the latest.
+    assert f"({calls} in all)" in mine[-1].getMessage()
+    assert "latest: RuntimeError: callback bug" in mine[-1].getMessage()
+
+
+def test_stop_socket_on_callback_error_stops_that_socket_only(
+    endpoints: Endpoints, caplog: pytest.LogCaptureFixture
+) -> None:
+    def explode(message: Any) -> None:
+        if len(bad.messages) == 3:
+            raise RuntimeError("callback bug")
+
+    bad, good = Collector(explode), Collector()
+    with caplog.at_level(logging.ERROR, logger="trio_binance"):
+        with ThreadedWebsocketManager(
+            endpoints=endpoints, stop_socket_on_callback_error=True
+        ) as twm:
+            twm.start_trade_socket(bad, "BTCUSDT")
+            twm.start_aggtrade_socket(good, "BTCUSDT")
+            bad.wait_for(3)
+            count = len(good.messages)
+            good.wait_for(count + 10)  # the other socket goes on
+            assert len(bad.messages) == 3  # nothing after the failed call
+    [traceback] = [r for r in caplog.records if r.exc_info is not None]
+    assert traceback.exc_info is not None and str(traceback.exc_info[1]) == "callback bug"
+    assert any("socket btcusdt@trade stopped" in r.getMessage() for r in caplog.records)
+
+
+def test_async_callbacks_are_awaited_in_order_on_an_asyncio_loop(endpoints: Endpoints) -> None:
+    """python-binance awaits ``async def`` callbacks on its asyncio loop: so do we."""
+    got: list[Any] = []
+    loops: set[asyncio.AbstractEventLoop] = set()
+    done = threading.Event()
+
+    async def on_trade(message: Any) -> None:
+        loops.add(asyncio.get_running_loop())
+        await asyncio.sleep(0)  # asyncio code, as a python-binance callback has
+        got.append(message)
+        if len(got) == 20:
+            done.set()
+
+    class OnBook:
+        def __init__(self) -> None:
+            self.messages: list[Any] = []
+
+        async def __call__(self, message: Any) -> None:
+            await asyncio.sleep(0)
+            self.messages.append(message)
+
+    books = OnBook()
+    with ThreadedWebsocketManager(endpoints=endpoints) as twm:
+        twm.start_trade_socket(on_trade, "BTCUSDT")
+        twm.start_symbol_book_ticker_socket(books, "BTCUSDT")
+        assert done.wait(WAIT)
+    assert_consecutive_trades(got[:20])
+    assert len(loops) == 1
+    assert books.messages and all(m["s"] == "BTCUSDT" for m in books.messages)
+
+
+def test_every_callback_of_a_manager_runs_in_one_thread(endpoints: Endpoints) -> None:
+    """As in python-binance, whose callbacks all run in its loop's thread: ported code
+    that shares state between callbacks without locks stays correct."""
+    trades, aggs, books = Collector(), Collector(), Collector()
+
+    async def on_agg(message: Any) -> None:
+        aggs(message)
+
+    with ThreadedWebsocketManager(endpoints=endpoints) as twm:
+        twm.start_trade_socket(trades, "BTCUSDT")
+        twm.start_aggtrade_socket(on_agg, "BTCUSDT")
+        twm.start_depth_cache(books, "BTCUSDT")
+        trades.wait_for(10)
+        aggs.wait_for(10)
+        books.wait_for(3)
+    [thread] = trades.threads | aggs.threads | books.threads
+    assert thread.name == "trio_binance callbacks"
+    assert not thread.is_alive()  # stopped with the manager
+
+
+def test_a_pending_async_callback_holds_only_its_own_socket(endpoints: Endpoints) -> None:
+    started, cancelled = threading.Event(), threading.Event()
+
+    async def stuck(message: Any) -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    trades = Collector()
+    twm = ThreadedWebsocketManager(endpoints=endpoints)
+    twm.start()
+    twm.start_aggtrade_socket(stuck, "BTCUSDT")
+    twm.start_trade_socket(trades, "BTCUSDT")
+    assert started.wait(WAIT)
+    assert_consecutive_trades(trades.wait_for(20))  # other sockets carry on meanwhile
+    began = time.monotonic()
+    twm.stop()  # cancels the pending async callback
+    assert time.monotonic() - began < 2.0
+    assert cancelled.is_set() and not twm.is_alive()
 
 
 def test_stop_is_prompt_idempotent_and_final(fake: FakeInThread) -> None:
@@ -476,3 +545,16 @@ def test_user_data_sockets_need_credentials() -> None:
     with ThreadedWebsocketManager(endpoints=closed_loopback_endpoints()) as twm:
         with pytest.raises(ValueError, match="api_key"):
             twm.start_futures_user_socket(Collector())
+
+
+def test_verbose_sets_the_library_logger_to_debug_at_construction() -> None:
+    """As python-binance's ThreadedApiManager(verbose=True) does for ``binance.ws``."""
+    library = logging.getLogger("trio_binance")
+    before = library.level
+    try:
+        assert ThreadedWebsocketManager().verbose is False
+        assert library.level == before
+        assert ThreadedWebsocketManager(verbose=True).verbose is True
+        assert library.level == logging.DEBUG
+    finally:
+        library.setLevel(before)

@@ -36,6 +36,7 @@ from ._settings import Settings as Settings
 from ._socket_stream import ProxyError as ProxyError
 from ._streams import RetiredStreamError as RetiredStreamError
 from ._threaded import ThreadedWebsocketManager as ThreadedWebsocketManager
+from ._threaded_depth import ThreadedDepthCacheManager as ThreadedDepthCacheManager
 from ._transport import NetworkTransport as NetworkTransport
 from ._transport import Transport as Transport
 from ._version import __version__ as __version__
@@ -65,6 +66,7 @@ __all__ = [
     "StreamHandle",
     "StreamRejected",
     "StreamUnavailable",
+    "ThreadedDepthCacheManager",
     "ThreadedWebsocketManager",
     "Transport",
     "UserStreamError",

@@ -326,6 +326,10 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
         self._closed = True
         await self._stream.aclose()
 
+    async def close(self) -> None:
+        """Alias of :meth:`aclose` (python-binance's ``DepthCacheManager.close``)."""
+        await self.aclose()
+
     # -- internals -----------------------------------------------------------------
 
     async def _enter(self) -> None:

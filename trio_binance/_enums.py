@@ -44,6 +44,7 @@ __all__ = [
     "ContractTypeLike",
     "FuturesType",
     "FuturesTypeLike",
+    "KlineIntervals",
     "coerce_contract_type",
     "coerce_futures_type",
     "in_interval_order",
@@ -115,6 +116,33 @@ ALL_KLINE_INTERVALS: tuple[str, ...] = (
     KLINE_INTERVAL_1MONTH,
 )
 """Every interval Binance knows, shortest first (the order used in error messages)."""
+
+
+class KlineIntervals:
+    """The ``KLINE_INTERVAL_*`` names as class attributes, where python-binance users look.
+
+    python-binance defines them on ``Client``/``AsyncClient`` (and in
+    ``binance.enums``); with no client here, the managers inherit them, so
+    ``interval=BinanceSocketManager.KLINE_INTERVAL_1HOUR`` reads as before.
+    """
+
+    KLINE_INTERVAL_1SECOND = KLINE_INTERVAL_1SECOND
+    KLINE_INTERVAL_1MINUTE = KLINE_INTERVAL_1MINUTE
+    KLINE_INTERVAL_3MINUTE = KLINE_INTERVAL_3MINUTE
+    KLINE_INTERVAL_5MINUTE = KLINE_INTERVAL_5MINUTE
+    KLINE_INTERVAL_15MINUTE = KLINE_INTERVAL_15MINUTE
+    KLINE_INTERVAL_30MINUTE = KLINE_INTERVAL_30MINUTE
+    KLINE_INTERVAL_1HOUR = KLINE_INTERVAL_1HOUR
+    KLINE_INTERVAL_2HOUR = KLINE_INTERVAL_2HOUR
+    KLINE_INTERVAL_4HOUR = KLINE_INTERVAL_4HOUR
+    KLINE_INTERVAL_6HOUR = KLINE_INTERVAL_6HOUR
+    KLINE_INTERVAL_8HOUR = KLINE_INTERVAL_8HOUR
+    KLINE_INTERVAL_12HOUR = KLINE_INTERVAL_12HOUR
+    KLINE_INTERVAL_1DAY = KLINE_INTERVAL_1DAY
+    KLINE_INTERVAL_3DAY = KLINE_INTERVAL_3DAY
+    KLINE_INTERVAL_1WEEK = KLINE_INTERVAL_1WEEK
+    KLINE_INTERVAL_1MONTH = KLINE_INTERVAL_1MONTH
+
 
 SPOT_KLINE_INTERVALS: frozenset[str] = frozenset(ALL_KLINE_INTERVALS)
 """Spot kline intervals: all of them, including ``1s``."""

@@ -24,7 +24,7 @@ from ._rest import RestClient, WallClock, fetch_depth_snapshot
 from ._settings import Settings
 from ._signing import Signer
 from ._stream_methods import StreamMethods
-from ._streams import StreamRequest, normalize_symbol
+from ._streams import StreamRequest, normalize_symbol, validate_time_unit, with_time_unit
 from ._transport import NetworkTransport, Transport
 from ._user_data import ListenKeySession, WsApiSession
 
@@ -90,6 +90,8 @@ class BinanceSocketManager(StreamMethods):
         signer: Signer | None = None,
         rest: RestClient | None = None,
         http: _Http | None = None,
+        endpoints: Endpoints | None = None,
+        time_unit: str | None = None,
     ) -> None:
         self._engine = engine
         self._handle_options = options
@@ -97,6 +99,8 @@ class BinanceSocketManager(StreamMethods):
         self._signer = signer
         self._rest = rest
         self._http = http
+        self._endpoints = engine.endpoints if endpoints is None else endpoints
+        self._time_unit = time_unit
 
     def __repr__(self) -> str:
         streams = len(self._engine.placement) + len(self._engine.user_streams)
@@ -104,8 +108,13 @@ class BinanceSocketManager(StreamMethods):
 
     @property
     def endpoints(self) -> Endpoints:
-        """The :class:`~trio_binance.Endpoints` in use."""
-        return self._engine.endpoints
+        """The :class:`~trio_binance.Endpoints` in use (as given: without ``timeUnit``)."""
+        return self._endpoints
+
+    @property
+    def time_unit(self) -> str | None:
+        """``"MICROSECOND"``, ``"MILLISECOND"`` or ``None`` (see :func:`open_binance_streams`)."""
+        return self._time_unit
 
     @property
     def settings(self) -> Settings:
@@ -146,6 +155,8 @@ class BinanceSocketManager(StreamMethods):
             signer=self._signer,
             rest=self._rest,
             http=self._http,
+            endpoints=self._endpoints,
+            time_unit=self._time_unit,
         )
 
     # -- local order books -------------------------------------------------------
@@ -464,6 +475,7 @@ async def open_binance_streams(
     http_client: httpx.AsyncClient | None = None,
     verbose: bool = False,
     rng: random.Random | None = None,
+    time_unit: str | None = None,
 ) -> AsyncIterator[BinanceSocketManager]:
     """Open a stream manager that owns a nursery; everything closes when the block exits.
 
@@ -494,6 +506,11 @@ async def open_binance_streams(
         http_client: An ``httpx.AsyncClient`` for REST calls (proxies, custom TLS).
         verbose: Set the ``trio_binance`` logger to DEBUG.
         rng: Random source for jitter (tests pass a seeded one).
+        time_unit: ``"MICROSECOND"`` for microsecond timestamps (``E``, ``T``...) in
+            spot market streams and spot and margin user data, or ``"MILLISECOND"``
+            (Binance's default; lower case is accepted too).  Sent as ``timeUnit=``
+            on the spot stream and WebSocket API URLs, the only ones where Binance
+            documents it: futures and options timestamps stay in milliseconds.
 
     Raises:
         ValueError: An argument is invalid (raised before any I/O).
@@ -513,6 +530,7 @@ async def open_binance_streams(
     elif not isinstance(endpoints, Endpoints):
         raise ValueError(f"endpoints must be an Endpoints instance, got {type(endpoints).__name__}")
     transport = _transport_for(transport, https_proxy)
+    time_unit = validate_time_unit(time_unit)
     settings = settings or Settings()
     if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
         raise ValueError("api_key must be a non-empty string")
@@ -533,10 +551,21 @@ async def open_binance_streams(
     try:
         async with trio.open_nursery() as nursery:
             engine = Engine(
-                nursery, endpoints=endpoints, transport=transport, settings=settings, rng=rng
+                nursery,
+                endpoints=with_time_unit(endpoints, time_unit),
+                transport=transport,
+                settings=settings,
+                rng=rng,
             )
             manager = BinanceSocketManager(
-                engine, options, api_key=api_key, signer=signer, rest=rest_client, http=http
+                engine,
+                options,
+                api_key=api_key,
+                signer=signer,
+                rest=rest_client,
+                http=http,
+                endpoints=endpoints,
+                time_unit=time_unit,
             )
             try:
                 yield manager

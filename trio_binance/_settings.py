@@ -99,7 +99,8 @@ class Settings:
         max_backlog: Hard bound of a handle's backlog under the ``block`` policy.
         backpressure_pause: Longest time the reader yields, per chunk read, to the
             consumers of ``block`` handles that are behind but reading.
-        listen_key_keepalive: How often a listen key is kept alive (PUT).
+        listen_key_keepalive: How often a listen key is kept alive (PUT):
+            python-binance's ``user_timeout``.
         listen_key_validity: How long Binance keeps a listen key without a keepalive;
             a reconnect after a longer outage creates a new key first.
         listen_token_renew_before: A margin listen token is replaced this long before

@@ -18,6 +18,7 @@ from ._enums import (
     ContractTypeLike,
     FuturesType,
     FuturesTypeLike,
+    KlineIntervals,
     coerce_contract_type,
     coerce_futures_type,
 )
@@ -43,7 +44,7 @@ from ._streams import (
 __all__ = ["StreamMethods"]
 
 
-class StreamMethods:
+class StreamMethods(KlineIntervals):
     """Market-data stream methods shared by the socket managers.
 
     Every method is synchronous: it checks its arguments and returns the handle
@@ -54,7 +55,15 @@ class StreamMethods:
     Symbols are case-insensitive (``"BTCUSDT"`` and ``"btcusdt"`` are the same
     stream).  ``futures_type`` accepts :class:`~trio_binance.FuturesType`,
     python-binance's ``FuturesType``, or ``"USD_M"`` / ``"COIN_M"``.
+
+    python-binance's constants are class attributes: ``WEBSOCKET_DEPTH_5``,
+    ``WEBSOCKET_DEPTH_10`` and ``WEBSOCKET_DEPTH_20`` (the partial-book depths, as
+    strings) and ``KLINE_INTERVAL_1SECOND`` to ``KLINE_INTERVAL_1MONTH``.
     """
+
+    WEBSOCKET_DEPTH_5 = "5"
+    WEBSOCKET_DEPTH_10 = "10"
+    WEBSOCKET_DEPTH_20 = "20"
 
     def _open(self, request: StreamRequest) -> StreamHandle:
         """Open a handle for ``request``; implemented by the manager."""

@@ -19,10 +19,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import final
 
-from ._endpoints import Product
+from ._endpoints import Endpoints, Product
 from ._enums import KLINE_INTERVALS, in_interval_order
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "SPOT_DEPTHS",
     "SPOT_DEPTH_INTERVALS",
     "SPOT_MINITICKER_STREAMS",
+    "TIME_UNITS",
     "USDM_ROUTES",
     "RetiredStreamError",
     "StreamRequest",
@@ -59,6 +61,8 @@ __all__ = [
     "validate_kline_interval",
     "validate_stream_name",
     "validate_stream_names",
+    "validate_time_unit",
+    "with_time_unit",
 ]
 
 
@@ -94,9 +98,61 @@ def connection_url(base: str) -> str:
     """The URL the engine dials for a route base: always the combined ``/stream`` mode.
 
     Streams are then added with live ``SUBSCRIBE`` requests, so every frame arrives as
-    a ``{"stream", "data"}`` envelope whatever the handle shows its consumer.
+    a ``{"stream", "data"}`` envelope whatever the handle shows its consumer.  A query
+    on the base (spot's ``timeUnit``, see :func:`with_time_unit`) stays at the end:
+    ``wss://host:9443?timeUnit=MICROSECOND`` -> ``wss://host:9443/stream?timeUnit=MICROSECOND``.
     """
-    return f"{base}/stream"
+    path, mark, query = base.partition("?")
+    return f"{path}/stream{mark}{query}"
+
+
+# ------------------------------------------------------------------------ time unit
+
+TIME_UNITS: Mapping[object, str] = {
+    "MICROSECOND": "MICROSECOND",
+    "microsecond": "MICROSECOND",
+    "MILLISECOND": "MILLISECOND",
+    "millisecond": "MILLISECOND",
+}
+"""The ``timeUnit`` spellings Binance documents, each to the one we send."""
+
+
+def validate_time_unit(time_unit: object) -> str | None:
+    """Check a ``time_unit`` option: ``None`` (Binance's default, milliseconds) or a unit.
+
+    Returns:
+        ``None``, ``"MICROSECOND"`` or ``"MILLISECOND"``.
+
+    Raises:
+        ValueError: Any other value; the message lists the spellings Binance accepts.
+    """
+    if time_unit is None:
+        return None
+    return _choose(time_unit, TIME_UNITS, "time_unit")
+
+
+def with_time_unit(endpoints: Endpoints, time_unit: str | None) -> Endpoints:
+    """``endpoints`` whose spot stream and spot WebSocket API URLs carry ``timeUnit``.
+
+    Binance documents ``timeUnit`` for spot market streams and the WebSocket API
+    only (so spot and margin user data); futures and options URLs are left alone.
+    The spot stream base then ends in a query, which :func:`connection_url` keeps at
+    the end of the URL it builds.
+
+    Args:
+        endpoints: The endpoints to derive from.
+        time_unit: A value :func:`validate_time_unit` returned; ``None`` changes nothing.
+    """
+    if time_unit is None:
+        return endpoints
+    query = urllib.parse.urlencode({"timeUnit": time_unit})
+
+    def add(url: str) -> str:
+        return f"{url}{'&' if '?' in url else '?'}{query}"
+
+    return dataclasses.replace(
+        endpoints, spot_stream=add(endpoints.spot_stream), spot_ws_api=add(endpoints.spot_ws_api)
+    )
 
 
 # --------------------------------------------------------------------------- routes

@@ -1,130 +1,181 @@
-"""``ThreadedWebsocketManager``: a synchronous, callback-based façade for non-async programs.
+"""``ThreadedWebsocketManager``: python-binance's callback façade, for non-async programs.
 
-Trio runs in a dedicated thread (``trio.run`` inside a :class:`threading.Thread`)
-holding one :func:`~trio_binance.open_binance_streams` manager.  The caller's
-threads talk to it only through ``trio.from_thread`` with the run's
-:class:`trio.lowlevel.TrioToken`; no event loop of the caller's is created, looked
-up or run.  Each socket has one listener task in a nursery inside the manager's
-block; it drains its handle in batches and runs the user's callback in a worker
-thread (``trio.to_thread.run_sync``), so the Trio thread never runs user code and
-keeps answering pings however slow a callback is.
+Each ``start_<x>(callback, ...)`` opens :meth:`BinanceSocketManager.<x>` in the
+manager's Trio thread and calls ``callback`` with every message, in python-binance's
+shape: :data:`SOCKET_SHAPES` says, for every stream method, whether python-binance's
+socket dials a raw ``ws/<stream>`` URL (bare payloads) or a combined
+``stream?streams=`` URL (``{"stream", "data"}`` envelopes).  The wrappers are
+written out, so that they are typed and documented; ``tests/test_python_binance_parity.py``
+derives each one's signature from the method it wraps (and python-binance's own
+wrapper) and checks that every argument is passed on.
 """
 
 from __future__ import annotations
 
-import inspect
+import asyncio
+import dataclasses
+import enum
 import logging
-import threading
-from collections.abc import Callable, Iterable
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, final
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, final
 
-import trio
-
-from ._depth_cache import DepthCacheHandle
 from ._endpoints import Endpoints
-from ._engine import HandleOptions
 from ._enums import (
     KLINE_INTERVAL_1MINUTE,
     ContractType,
     ContractTypeLike,
     FuturesType,
     FuturesTypeLike,
+    KlineIntervals,
 )
 from ._handle import StreamHandle
-from ._manager import BinanceSocketManager, _transport_for, open_binance_streams
+from ._manager import BinanceSocketManager
 from ._settings import Settings
+from ._stream_methods import StreamMethods
+from ._streams import StreamRequest
+from ._threaded_base import Callback, Handle, ThreadedManager, consumed
 from ._transport import Transport
 
-if TYPE_CHECKING:
-    import asyncio
-
-__all__ = ["ThreadedWebsocketManager"]
+__all__ = ["SOCKET_SHAPES", "Shape", "ThreadedWebsocketManager"]
 
 logger = logging.getLogger("trio_binance")
 
-Callback = Callable[[Any], object]
-"""A synchronous callable taking one decoded message (its return value is ignored)."""
 
-# Marks the worker threads currently running callbacks of a manager, so that
-# ``stop()`` and ``join()`` called from a callback do not wait for themselves.
-_in_callback = threading.local()
+class Shape(enum.Enum):
+    """The URL python-binance's socket dials, and so the shape of its messages."""
 
-
-def _is_async_callable(obj: object) -> bool:
-    """True for ``async def`` functions (and partials of them) and async ``__call__`` objects."""
-    if inspect.iscoroutinefunction(obj):
-        return True
-    return callable(obj) and inspect.iscoroutinefunction(type(obj).__call__)
+    RAW = "raw"
+    """``ws/<stream>``: bare payloads."""
+    COMBINED = "combined"
+    """``stream?streams=<stream>``: each payload in a ``{"stream", "data"}`` envelope."""
+    MULTIPLEX = "multiplex"
+    """``stream?streams=a/b``: envelopes; python-binance names the socket ``streams=a/b``."""
 
 
-def _consumed(streams: Iterable[str]) -> object:
-    """Iterate a user's iterable (a generator, say) in the caller's thread, not Trio's.
-
-    Strings and non-iterables are passed on for the manager to reject.
-    """
-    value: object = streams
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        return value
-    return list(value)
-
-
-class _Socket:
-    """One started socket: its handle, callback and listener's cancel scope."""
-
-    __slots__ = ("active", "callback", "handle", "name", "scope")
-
-    def __init__(
-        self, name: str, callback: Callback, handle: StreamHandle | DepthCacheHandle
-    ) -> None:
-        self.name = name
-        self.callback = callback
-        self.handle = handle
-        self.scope = trio.CancelScope()
-        # Read by the callback worker thread between messages; written in the Trio
-        # thread.  False once the socket is stopped: no further callback starts.
-        self.active = True
+SOCKET_SHAPES: Final[Mapping[str, Shape]] = {
+    # From python-binance 1.0.37's binance/ws/streams.py: the URL prefix each method
+    # gets.  Spot sockets use _get_socket's default "ws/"; USD-M and COIN-M sockets
+    # use _get_futures_socket's default "stream?streams=", except kline_futures_socket
+    # ("ws/"); options sockets use _get_options_socket's "ws/"; the multiplex methods
+    # pass "stream?"; user-data sockets deliver bare events.  tests/_python_binance.py
+    # holds the same table as extracted from the package (URL_MODES).
+    "depth_socket": Shape.RAW,
+    "kline_socket": Shape.RAW,
+    "miniticker_socket": Shape.RAW,
+    "trade_socket": Shape.RAW,
+    "aggtrade_socket": Shape.RAW,
+    "symbol_miniticker_socket": Shape.RAW,
+    "symbol_ticker_socket": Shape.RAW,
+    "ticker_socket": Shape.RAW,
+    "symbol_book_ticker_socket": Shape.RAW,
+    "book_ticker_socket": Shape.RAW,
+    "multiplex_socket": Shape.MULTIPLEX,
+    "kline_futures_socket": Shape.RAW,
+    "aggtrade_futures_socket": Shape.COMBINED,
+    "futures_ticker_socket": Shape.COMBINED,
+    "futures_coin_ticker_socket": Shape.COMBINED,
+    "index_price_socket": Shape.COMBINED,
+    "symbol_mark_price_socket": Shape.COMBINED,
+    "all_mark_price_socket": Shape.COMBINED,
+    "symbol_ticker_futures_socket": Shape.COMBINED,
+    "individual_symbol_ticker_futures_socket": Shape.COMBINED,
+    "all_ticker_futures_socket": Shape.COMBINED,
+    "futures_depth_socket": Shape.COMBINED,
+    "futures_rpi_depth_socket": Shape.COMBINED,
+    "futures_multiplex_socket": Shape.MULTIPLEX,
+    "options_ticker_socket": Shape.RAW,
+    "options_ticker_by_expiration_socket": Shape.RAW,
+    "options_recent_trades_socket": Shape.RAW,
+    "options_kline_socket": Shape.RAW,
+    "options_depth_socket": Shape.RAW,
+    "options_book_ticker_socket": Shape.RAW,
+    "options_new_symbol_socket": Shape.RAW,
+    "options_open_interest_socket": Shape.RAW,
+    "options_mark_price_socket": Shape.RAW,
+    "options_index_price_socket": Shape.RAW,
+    "options_multiplex_socket": Shape.MULTIPLEX,
+    "user_socket": Shape.RAW,
+    "margin_socket": Shape.RAW,
+    "isolated_margin_socket": Shape.RAW,
+    "futures_user_socket": Shape.RAW,
+    "futures_socket": Shape.RAW,
+    "coin_futures_user_socket": Shape.RAW,
+    "coin_futures_socket": Shape.RAW,
+    "portfolio_margin_socket": Shape.RAW,
+    # Not in python-binance: the shape python-binance gives its product's sockets.
+    "avg_price_socket": Shape.RAW,
+    "futures_kline_socket": Shape.COMBINED,
+    "futures_diff_depth_socket": Shape.COMBINED,
+    "force_order_socket": Shape.COMBINED,
+    "options_diff_depth_socket": Shape.RAW,
+    "options_user_socket": Shape.RAW,
+}
+"""Every stream method's python-binance shape, by ``BinanceSocketManager`` method name."""
 
 
 @final
-class ThreadedWebsocketManager:
-    """Binance streams for synchronous programs: callbacks instead of ``async for``.
+class _Combined(StreamMethods):
+    """The stream methods with handles that yield envelopes, as python-binance's
+    ``stream?streams=`` sockets do, even for a single stream."""
 
-    A port of python-binance's ``ThreadedWebsocketManager``: the same
-    ``start_<x>_socket(callback, ...)`` methods with the same parameters and defaults,
-    ``stop_socket(name)``, ``stop()`` and ``join()``.  Trio runs in a thread of its
-    own; your event loop (asyncio or other) is never touched.
+    def __init__(self, bsm: BinanceSocketManager) -> None:
+        self._bsm = bsm
+
+    def _open(self, request: StreamRequest) -> StreamHandle:
+        return self._bsm._open(dataclasses.replace(request, multiplex=True))
+
+
+@final
+class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
+    """Binance streams for synchronous programs: python-binance's callback manager.
+
+    The same ``start_<x>_socket(callback, ...)`` methods as python-binance's, with the
+    same parameters, defaults and message shapes (futures sockets call back with
+    ``{"stream", "data"}`` envelopes, as python-binance's do), plus one for every
+    other stream method of :class:`BinanceSocketManager`; ``stop_socket(name)``,
+    ``stop()`` and ``join()``.  Trio runs in a thread of its own; your event loop
+    (asyncio or other) is never touched.
 
     Example::
 
         def handle(msg):
             print(msg["p"], msg["q"])
 
-        with ThreadedWebsocketManager() as twm:
-            twm.start_trade_socket(handle, "BTCUSDT")
-            twm.join()  # Ctrl-C leaves the block, which stops everything
+        twm = ThreadedWebsocketManager()
+        twm.start()
+        twm.start_trade_socket(handle, "BTCUSDT")
+        twm.join()  # Ctrl-C stops the manager cleanly and returns
 
     Callbacks:
-        Each socket's callback runs in a worker thread, never in the Trio thread and
-        never in yours.  Calls for one socket are serialised and in arrival order;
-        different sockets' callbacks may run at the same time.  A callback that raises
-        is logged (``trio_binance`` logger, with traceback) and delivery continues.
-        When a socket fails (``StreamRejected``, ``QueueOverflow``,
-        ``StreamUnavailable``...) its callback is called once with python-binance's
-        error shape ``{"e": "error", "type": <exception class name>, "m": <message>}``
-        and the socket ends; its name is free again.  Async callbacks are not
-        supported (``TypeError``).  The worker threads come from Trio's thread cache:
-        daemon threads that sit idle for a few seconds after use, then exit.
+        Every callback of a manager runs in one thread of its own, never in the Trio
+        thread and never in yours, as in python-binance: one at a time, in arrival
+        order per socket.  ``async def`` callbacks are awaited there, on an asyncio
+        event loop, one message at a time per socket (python-binance starts a task
+        per message and does not wait for it); while one awaits, other sockets'
+        callbacks run.  A callback that raises is logged once per exception type with
+        its traceback; later errors are counted and summarised every 10 s, and
+        delivery continues, unless ``stop_socket_on_callback_error`` is set.  When a
+        socket fails (``StreamRejected``, ``QueueOverflow``, ``StreamUnavailable``...)
+        its callback is called once with python-binance's error shape ``{"e": "error",
+        "type": <exception class name>, "m": <message>}`` and the socket ends; its
+        name is free again.
 
     Names:
-        Every ``start_*`` method returns the socket's name: its stream names joined
-        with ``/``, with a ``#n`` suffix when that name is already running, for user
-        data sockets too.  Pass it to :meth:`stop_socket`.
+        Every ``start_*`` method returns the socket's name, python-binance's: the
+        stream name, ``streams=<a>/<b>`` for a multiplex socket, with a ``#n`` suffix
+        when that name is already running; user-data sockets get real names too
+        (python-binance's are ``None``).  Pass it to :meth:`stop_socket`.
+
+    Every ``start_*`` method:
+        Returns: the socket's name.
+        Raises: ``ValueError`` for bad arguments (before any I/O, the message names
+        what is allowed), ``TypeError`` if ``callback`` is not callable,
+        ``RuntimeError`` if the manager is not running.
 
     Lifetime:
         A manager runs once: :meth:`start` (or ``with``), then :meth:`stop`.  When
         :meth:`stop` returns, every socket is closed, no callback is running and the
-        Trio thread has ended.  Make a new manager to start again.
+        manager's threads have ended.  Make a new manager to start again.
 
     Args:
         api_key: Binance API key, for user-data sockets.
@@ -136,15 +187,21 @@ class ThreadedWebsocketManager:
         https_proxy: An HTTP proxy, ``http://[user:password@]host[:port]``, for every
             connection and REST call (see :func:`~trio_binance.open_binance_streams`).
         loop: Ignored, with a warning logged.  python-binance ran the given (or the
-            caller's default) asyncio loop in its thread; this manager runs Trio in a
-            thread of its own and never uses a loop of yours.
+            caller's default) asyncio loop in its thread; this manager runs its own.
         max_queue_size: Buffer size of each socket's handle (see
             :func:`~trio_binance.open_binance_streams`).
         demo: Use Binance's demo-mode endpoints.
         endpoints: Explicit :class:`~trio_binance.Endpoints` (override ``tld``,
             ``testnet`` and ``demo``), e.g. a fake exchange's.
         transport: How connections reach the exchange (the network by default).
-        settings: Timeouts, margins and limits (:class:`~trio_binance.Settings`).
+        settings: Timeouts, margins and limits (:class:`~trio_binance.Settings`);
+            python-binance's ``user_timeout`` is ``Settings.listen_key_keepalive``.
+        time_unit: ``"MICROSECOND"`` for microsecond timestamps in spot streams and
+            spot and margin user data (see :func:`~trio_binance.open_binance_streams`).
+        verbose: Set the ``trio_binance`` logger to DEBUG.
+        stop_socket_on_callback_error: Stop a socket the first time its callback
+            raises (the error is logged with its traceback; the name is freed)
+            instead of logging and carrying on.
 
     Raises:
         ValueError: An argument is invalid (checked here, before any thread starts).
@@ -166,332 +223,48 @@ class ThreadedWebsocketManager:
         endpoints: Endpoints | None = None,
         transport: Transport | None = None,
         settings: Settings | None = None,
+        time_unit: str | None = None,
+        verbose: bool = False,
+        stop_socket_on_callback_error: bool = False,
     ) -> None:
-        for label, value in (("api_key", api_key), ("api_secret", api_secret)):
-            if value is not None and not isinstance(value, str):
-                raise ValueError(f"{label} must be a str or None, got {type(value).__name__}")
-        for label, flag in (("testnet", testnet), ("demo", demo)):
-            if not isinstance(flag, bool):
-                raise ValueError(f"{label} must be a bool, got {flag!r}")
-        if not isinstance(tld, str):
-            raise ValueError(f"tld must be a str such as 'com' or 'us', got {tld!r}")
-        selected = Endpoints.select(tld=tld, testnet=testnet, demo=demo)
-        if endpoints is not None and not isinstance(endpoints, Endpoints):
-            raise ValueError(
-                f"endpoints must be an Endpoints instance, got {type(endpoints).__name__}"
-            )
-        transport = _transport_for(transport, https_proxy)
-        if settings is not None and not isinstance(settings, Settings):
-            raise ValueError(f"settings must be a Settings instance, got {type(settings).__name__}")
-        if isinstance(max_queue_size, bool):
-            raise ValueError(f"max_queue_size must be an int >= 1, got {max_queue_size!r}")
-        HandleOptions(max_queue_size=max_queue_size)  # validates it
+        super().__init__(
+            api_key=api_key,
+            api_secret=api_secret,
+            tld=tld,
+            testnet=testnet,
+            https_proxy=https_proxy,
+            max_queue_size=max_queue_size,
+            demo=demo,
+            endpoints=endpoints,
+            transport=transport,
+            settings=settings,
+            time_unit=time_unit,
+            verbose=verbose,
+            stop_socket_on_callback_error=stop_socket_on_callback_error,
+        )
         if loop is not None:
             logger.warning(
-                "ThreadedWebsocketManager ignores loop: Trio runs in a thread of its own"
+                "ThreadedWebsocketManager ignores loop: it runs callbacks on a loop of its own"
             )
-
-        self._api_key = api_key
-        self._api_secret = api_secret
-        self._endpoints = endpoints if endpoints is not None else selected
-        self._transport = transport
-        self._settings = settings
-        self._max_queue_size = max_queue_size
-
-        # Shared between threads, guarded by _lock.
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._token: trio.lowlevel.TrioToken | None = None
-        self._stop_requested = False
-        self._finished = False
-        self._ready = threading.Event()
-        self._startup_error: BaseException | None = None
-
-        # Trio-thread state (set before _token is published).
-        self._bsm: BinanceSocketManager | None = None
-        self._nursery: trio.Nursery | None = None
-        self._stop_event: trio.Event | None = None
-        self._stopping = False
-        self._sockets: dict[str, _Socket] = {}
-
-    def __repr__(self) -> str:
-        if self._thread is None:
-            status = "stopped" if self._stop_requested else "not started"
-        elif self.is_alive():
-            status = "stopping" if self._stop_requested else "running"
-        else:
-            status = "stopped"
-        return f"<ThreadedWebsocketManager {status} sockets={len(self._sockets)}>"
-
-    # ------------------------------------------------------------------ lifetime
-
-    def start(self) -> None:
-        """Start the Trio thread and wait until its stream manager is ready.
-
-        Raises:
-            RuntimeError: Already started (or stopped); a manager runs once.
-            Exception: Whatever prevented the manager from starting, re-raised here.
-        """
-        with self._lock:
-            if self._thread is not None:
-                raise RuntimeError("ThreadedWebsocketManager.start() may be called only once")
-            if self._stop_requested:
-                raise RuntimeError("a stopped ThreadedWebsocketManager cannot be started")
-            self._thread = threading.Thread(
-                target=self._run, name="trio_binance ThreadedWebsocketManager", daemon=True
-            )
-            self._thread.start()
-        try:
-            self._ready.wait()
-        except BaseException:  # e.g. Ctrl-C while starting: do not leave the thread behind
-            self.stop()
-            raise
-        error = self._startup_error
-        if error is not None:
-            self._thread.join()
-            raise error
-
-    def stop(self) -> None:
-        """Stop every socket, end the Trio thread and wait for it.
-
-        Idempotent, and a no-op before :meth:`start`.  It waits for callbacks already
-        running (at most one per socket; the rest of their batch is skipped), closes
-        every connection with a bounded close, and joins the thread.  Called from a
-        callback, it requests the stop and returns at once (joining there would wait
-        for the callback itself); the manager ends once that callback returns.
-        """
-        with self._lock:
-            self._stop_requested = True
-            thread = self._thread
-            token = self._token
-        if thread is None:
-            return
-        if token is not None:
-            try:
-                trio.from_thread.run_sync(self._request_stop, trio_token=token)
-            except trio.RunFinishedError:
-                pass
-        if not self._called_from_callback():
-            thread.join()
-
-    def join(self, timeout: float | None = None) -> None:
-        """Wait until the Trio thread ends (after :meth:`stop`, or a fatal error).
-
-        Args:
-            timeout: Seconds to wait at most; ``None`` waits as long as it takes.
-                Check :meth:`is_alive` afterwards to tell whether it ended.
-
-        Raises:
-            RuntimeError: Not started, or called from one of this manager's
-                callbacks (which the thread would wait for).
-        """
-        thread = self._thread
-        if thread is None:
-            raise RuntimeError("cannot join a ThreadedWebsocketManager before start()")
-        if self._called_from_callback():
-            raise RuntimeError("cannot join a ThreadedWebsocketManager from its own callback")
-        thread.join(timeout)
-
-    def is_alive(self) -> bool:
-        """True while the Trio thread runs (from :meth:`start` until it has stopped)."""
-        thread = self._thread
-        return thread is not None and thread.is_alive()
-
-    def __enter__(self) -> ThreadedWebsocketManager:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc_value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def _called_from_callback(self) -> bool:
-        return getattr(_in_callback, "manager", None) is self
-
-    # ------------------------------------------------------------ Trio thread
-
-    def _run(self) -> None:
-        try:
-            trio.run(self._main)
-        except BaseException as exc:
-            if self._ready.is_set():
-                logger.error("ThreadedWebsocketManager stopped by an error", exc_info=exc)
-            else:
-                self._startup_error = exc
-        finally:
-            with self._lock:
-                self._finished = True
-            self._ready.set()
-
-    async def _main(self) -> None:
-        async with open_binance_streams(
-            self._api_key,
-            self._api_secret,
-            endpoints=self._endpoints,
-            transport=self._transport,
-            max_queue_size=self._max_queue_size,
-            settings=self._settings,
-        ) as bsm:
-            async with trio.open_nursery() as nursery:
-                self._bsm = bsm
-                self._nursery = nursery
-                self._stop_event = trio.Event()
-                with self._lock:
-                    self._token = trio.lowlevel.current_trio_token()
-                    stop_now = self._stop_requested
-                self._ready.set()
-                if not stop_now:
-                    await self._stop_event.wait()
-                self._request_stop()
-                nursery.cancel_scope.cancel(reason="ThreadedWebsocketManager.stop()")
-
-    def _request_stop(self) -> None:
-        self._stopping = True
-        for sock in self._sockets.values():
-            sock.active = False
-        if self._stop_event is not None:
-            self._stop_event.set()
-
-    def _open_socket(self, method_name: str, callback: Callback, params: dict[str, Any]) -> str:
-        bsm, nursery = self._bsm, self._nursery
-        if self._stopping or bsm is None or nursery is None:
-            raise RuntimeError("ThreadedWebsocketManager is not running (it is stopping)")
-        method = getattr(bsm, method_name, None)
-        if method is None:
-            raise NotImplementedError(
-                f"BinanceSocketManager.{method_name}() is not available in this version"
-            )
-        handle: StreamHandle | DepthCacheHandle = method(**params)  # ValueError on bad input
-        base = handle.name or method_name.removesuffix("_socket")
-        name, n = base, 1
-        while name in self._sockets:
-            n += 1
-            name = f"{base}#{n}"
-        sock = _Socket(name, callback, handle)
-        self._sockets[name] = sock
-        nursery.start_soon(self._listen, sock, name=f"trio_binance threaded socket {name}")
-        return name
-
-    def _stop_socket(self, name: str) -> None:
-        sock = self._sockets.pop(name, None)
-        if sock is not None:
-            sock.active = False
-            sock.scope.cancel(reason="stop_socket()")
-
-    async def _listen(self, sock: _Socket) -> None:
-        """Feed one handle's messages to its callback until stopped or failed."""
-        handle = sock.handle
-        thread_name = f"trio_binance callback {sock.name}"
-        error: Exception | None = None
-        with sock.scope:
-            try:
-                async with handle:
-                    while True:
-                        if isinstance(handle, DepthCacheHandle):
-                            # The live book changes in this thread: callbacks get copies.
-                            batch = [(await handle.receive()).copy()]
-                        else:
-                            batch = await handle.receive_batch()
-                        await trio.to_thread.run_sync(
-                            self._deliver, sock, batch, thread_name=thread_name
-                        )
-            except trio.EndOfChannel:
-                pass  # the manager is closing
-            except Exception as exc:  # the handle failed: rejected, overflow, unavailable...
-                error = exc
-        if self._sockets.get(sock.name) is sock:
-            del self._sockets[sock.name]  # free the name before the callback hears of it
-        if error is not None and sock.active:
-            logger.warning("socket %s ended: %s: %s", sock.name, type(error).__name__, error)
-            notice = {"e": "error", "type": type(error).__name__, "m": str(error)}
-            await trio.to_thread.run_sync(self._deliver, sock, [notice], thread_name=thread_name)
-        sock.active = False
-
-    # ---------------------------------------------------------- worker threads
-
-    def _deliver(self, sock: _Socket, batch: list[Any]) -> None:
-        """Run ``sock``'s callback on each message of ``batch`` (in a worker thread)."""
-        previous = getattr(_in_callback, "manager", None)
-        _in_callback.manager = self
-        try:
-            for message in batch:
-                if not sock.active:
-                    return
-                try:
-                    result = sock.callback(message)
-                except Exception:
-                    logger.exception("callback of socket %s raised; delivery continues", sock.name)
-                    continue
-                if inspect.iscoroutine(result):
-                    result.close()
-                    logger.error(
-                        "callback of socket %s returned a coroutine; async callbacks are "
-                        "not supported, it was not run",
-                        sock.name,
-                    )
-        finally:
-            _in_callback.manager = previous
-
-    # ------------------------------------------------------------ caller side
 
     def _start(self, method_name: str, callback: Callback, **params: Any) -> str:
-        """Open ``BinanceSocketManager.<method_name>(**params)`` and deliver it to ``callback``.
+        """Open ``BinanceSocketManager.<method_name>(**params)`` in python-binance's shape."""
+        shape = SOCKET_SHAPES[method_name]
+        if "streams" in params:
+            params["streams"] = consumed(params["streams"])
 
-        Runs in the caller's thread; the socket is opened in the Trio thread, so that
-        the manager's ``ValueError`` for bad input is raised here.
+        def opener(bsm: BinanceSocketManager) -> Handle:
+            methods = _Combined(bsm) if shape is Shape.COMBINED else bsm
+            handle: Handle = getattr(methods, method_name)(**params)
+            return handle
 
-        Returns:
-            The socket's unique name.
+        def namer(handle: Handle) -> str:
+            name = handle.name or method_name.removesuffix("_socket")
+            return f"streams={name}" if shape is Shape.MULTIPLEX else name
 
-        Raises:
-            ValueError: The manager refused the arguments.
-            TypeError: ``callback`` is not callable, or is async.
-            RuntimeError: The manager is not running.
-            NotImplementedError: ``BinanceSocketManager`` has no such method.
-        """
-        if not callable(callback):
-            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-        if _is_async_callable(callback):
-            raise TypeError(
-                "async callbacks are not supported by ThreadedWebsocketManager; pass a "
-                "plain function, or use open_binance_streams() in a Trio program"
-            )
-        with self._lock:
-            token, finished = self._token, self._finished
-        if finished:
-            raise RuntimeError("ThreadedWebsocketManager is not running (it has stopped)")
-        if token is None:
-            raise RuntimeError("ThreadedWebsocketManager is not running (call start() first)")
-        try:
-            return trio.from_thread.run_sync(
-                self._open_socket, method_name, callback, params, trio_token=token
-            )
-        except trio.RunFinishedError:
-            raise RuntimeError("ThreadedWebsocketManager is not running") from None
+        return self._start_socket(callback, opener, namer)
 
-    def stop_socket(self, name: str) -> None:
-        """Stop one socket: no callback of it starts after this returns.
-
-        Closing its handle unsubscribes its streams (when no other socket uses them).
-        Idempotent; an unknown name, or a manager that is not running, is a no-op.
-
-        Args:
-            name: A name returned by a ``start_*`` method.
-        """
-        with self._lock:
-            token = None if self._finished else self._token
-        if token is None:
-            return
-        try:
-            trio.from_thread.run_sync(self._stop_socket, name, trio_token=token)
-        except trio.RunFinishedError:
-            pass
-
-    # ------------------------------------------------------------ spot streams
+    # ---------------------------------------------------------- spot streams
 
     def start_depth_socket(
         self,
@@ -500,158 +273,107 @@ class ThreadedWebsocketManager:
         depth: str | int | None = None,
         interval: int | None = None,
     ) -> str:
-        """Spot order book: diffs, or a partial book if ``depth`` is 5, 10 or 20.
+        """Spot order-book stream: diff updates or a partial book.
 
+        Calls back with bare payloads.
         See :meth:`BinanceSocketManager.depth_socket`.
-
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol, depth or interval.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
         """
         return self._start("depth_socket", callback, symbol=symbol, depth=depth, interval=interval)
 
     def start_kline_socket(
-        self, callback: Callback, symbol: str, interval: str = KLINE_INTERVAL_1MINUTE
+        self,
+        callback: Callback,
+        symbol: str,
+        interval: str = KLINE_INTERVAL_1MINUTE,
     ) -> str:
-        """Spot candlesticks; see :meth:`BinanceSocketManager.kline_socket`.
+        """Spot candlesticks, ``<symbol>@kline_<interval>``.
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol or interval.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.kline_socket`.
         """
         return self._start("kline_socket", callback, symbol=symbol, interval=interval)
 
     def start_miniticker_socket(self, callback: Callback, update_time: int = 1000) -> str:
-        """Spot mini tickers of every symbol; see :meth:`BinanceSocketManager.miniticker_socket`.
+        """Spot 24 h mini tickers of every symbol that changed, ``!miniTicker@arr``.
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: ``update_time`` is not 1000.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.miniticker_socket`.
         """
         return self._start("miniticker_socket", callback, update_time=update_time)
 
     def start_trade_socket(self, callback: Callback, symbol: str) -> str:
-        """Spot trades; see :meth:`BinanceSocketManager.trade_socket`.
+        """Spot trades, one message per trade, ``<symbol>@trade``.
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.trade_socket`.
         """
         return self._start("trade_socket", callback, symbol=symbol)
 
     def start_aggtrade_socket(self, callback: Callback, symbol: str) -> str:
-        """Spot aggregate trades; see :meth:`BinanceSocketManager.aggtrade_socket`.
+        """Spot aggregate trades, ``<symbol>@aggTrade``.
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.aggtrade_socket`.
         """
         return self._start("aggtrade_socket", callback, symbol=symbol)
 
     def start_symbol_miniticker_socket(self, callback: Callback, symbol: str) -> str:
-        """Spot mini ticker of one symbol.
+        """Spot 24 h mini ticker of one symbol, ``<symbol>@miniTicker``, every second.
 
+        Calls back with bare payloads.
         See :meth:`BinanceSocketManager.symbol_miniticker_socket`.
-
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
         """
         return self._start("symbol_miniticker_socket", callback, symbol=symbol)
 
     def start_symbol_ticker_socket(self, callback: Callback, symbol: str) -> str:
-        """Spot 24 h ticker of one symbol; see :meth:`BinanceSocketManager.symbol_ticker_socket`.
+        """Spot 24 h ticker of one symbol, ``<symbol>@ticker``, every second.
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.symbol_ticker_socket`.
         """
         return self._start("symbol_ticker_socket", callback, symbol=symbol)
 
     def start_ticker_socket(self, callback: Callback) -> str:
-        """Spot all-market tickers, ``!ticker@arr``: retired by Binance.
+        """Spot all-market tickers, ``!ticker@arr``: retired by Binance on 2026-03-26.
 
-        Kept so that ported code fails loudly; see
-        :meth:`BinanceSocketManager.ticker_socket` for the replacements.
-
-        Raises:
-            RetiredStreamError: Always (a ``ValueError``).
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.ticker_socket`.
         """
         return self._start("ticker_socket", callback)
 
     def start_symbol_book_ticker_socket(self, callback: Callback, symbol: str) -> str:
-        """Spot best bid and ask of one symbol, real time.
+        """Spot best bid and ask of one symbol, real time, ``<symbol>@bookTicker``.
 
+        Calls back with bare payloads.
         See :meth:`BinanceSocketManager.symbol_book_ticker_socket`.
-
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
         """
         return self._start("symbol_book_ticker_socket", callback, symbol=symbol)
 
     def start_book_ticker_socket(self, callback: Callback) -> str:
-        """Spot all-market book tickers, ``!bookTicker``: removed by Binance.
+        """Spot all-market book tickers, ``!bookTicker``: removed by Binance on 2022-12-07.
 
-        Kept so that ported code fails loudly; use :meth:`start_symbol_book_ticker_socket`.
-
-        Raises:
-            RetiredStreamError: Always (a ``ValueError``).
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.book_ticker_socket`.
         """
         return self._start("book_ticker_socket", callback)
 
-    def start_multiplex_socket(self, callback: Callback, streams: Iterable[str]) -> str:
-        """Several spot streams by name; messages are ``{"stream", "data"}`` envelopes.
+    def start_avg_price_socket(self, callback: Callback, symbol: str) -> str:
+        """Spot current average price, ``<symbol>@avgPrice``, every second.
 
-        See :meth:`BinanceSocketManager.multiplex_socket`.
-
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Empty list or a malformed or retired stream name.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.avg_price_socket`.
         """
-        return self._start("multiplex_socket", callback, streams=_consumed(streams))
+        return self._start("avg_price_socket", callback, symbol=symbol)
 
-    # --------------------------------------------------------- futures streams
+    def start_multiplex_socket(self, callback: Callback, streams: Iterable[str]) -> str:
+        """Several spot streams on one handle, by their Binance names.
+
+        Calls back with ``{"stream", "data"}`` envelopes.
+        See :meth:`BinanceSocketManager.multiplex_socket`.
+        """
+        return self._start("multiplex_socket", callback, streams=streams)
+
+    # ------------------------------------------------------- futures streams
 
     def start_kline_futures_socket(
         self,
@@ -661,15 +383,10 @@ class ThreadedWebsocketManager:
         futures_type: FuturesTypeLike = FuturesType.USD_M,
         contract_type: ContractTypeLike = ContractType.PERPETUAL,
     ) -> str:
-        """Continuous-contract candlesticks; see :meth:`BinanceSocketManager.kline_futures_socket`.
+        """Continuous-contract candlesticks, ``<pair>_<contract>@continuousKline_<interval>``.
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad pair, interval, futures type or contract type.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.kline_futures_socket`.
         """
         return self._start(
             "kline_futures_socket",
@@ -680,33 +397,70 @@ class ThreadedWebsocketManager:
             contract_type=contract_type,
         )
 
-    def start_aggtrade_futures_socket(
-        self, callback: Callback, symbol: str, futures_type: FuturesTypeLike = FuturesType.USD_M
+    def start_futures_kline_socket(
+        self,
+        callback: Callback,
+        symbol: str,
+        interval: str = KLINE_INTERVAL_1MINUTE,
+        futures_type: FuturesTypeLike = FuturesType.USD_M,
     ) -> str:
-        """Futures aggregate trades; see :meth:`BinanceSocketManager.aggtrade_futures_socket`.
+        """Futures candlesticks of one contract, ``<symbol>@kline_<interval>``.
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol or futures type.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
+        sockets dial ``stream?streams=``).
+        See :meth:`BinanceSocketManager.futures_kline_socket`.
         """
         return self._start(
-            "aggtrade_futures_socket", callback, symbol=symbol, futures_type=futures_type
+            "futures_kline_socket",
+            callback,
+            symbol=symbol,
+            interval=interval,
+            futures_type=futures_type,
         )
 
+    def start_aggtrade_futures_socket(
+        self,
+        callback: Callback,
+        symbol: str,
+        futures_type: FuturesTypeLike = FuturesType.USD_M,
+    ) -> str:
+        """Futures aggregate trades, ``<symbol>@aggTrade`` (USD-M ``/market``), every 100 ms.
+
+        Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
+        sockets dial ``stream?streams=``).
+        See :meth:`BinanceSocketManager.aggtrade_futures_socket`.
+        """
+        return self._start(
+            "aggtrade_futures_socket",
+            callback,
+            symbol=symbol,
+            futures_type=futures_type,
+        )
+
+    def start_futures_ticker_socket(self, callback: Callback) -> str:
+        """USD-M 24 h tickers of every changed symbol, ``!ticker@arr`` (``/market``).
+
+        Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
+        sockets dial ``stream?streams=``).
+        See :meth:`BinanceSocketManager.futures_ticker_socket`.
+        """
+        return self._start("futures_ticker_socket", callback)
+
+    def start_futures_coin_ticker_socket(self, callback: Callback) -> str:
+        """COIN-M 24 h tickers of every changed symbol, ``!ticker@arr`` on the COIN-M host.
+
+        Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
+        sockets dial ``stream?streams=``).
+        See :meth:`BinanceSocketManager.futures_coin_ticker_socket`.
+        """
+        return self._start("futures_coin_ticker_socket", callback)
+
     def start_index_price_socket(self, callback: Callback, symbol: str, fast: bool = True) -> str:
-        """COIN-M index price of a pair; see :meth:`BinanceSocketManager.index_price_socket`.
+        """COIN-M index price of a pair, ``<pair>@indexPrice[@1s]``.
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad pair.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
+        sockets dial ``stream?streams=``).
+        See :meth:`BinanceSocketManager.index_price_socket`.
         """
         return self._start("index_price_socket", callback, symbol=symbol, fast=fast)
 
@@ -717,15 +471,11 @@ class ThreadedWebsocketManager:
         fast: bool = True,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
     ) -> str:
-        """Mark price of one contract; see :meth:`BinanceSocketManager.symbol_mark_price_socket`.
+        """Mark price and funding of one contract, ``<symbol>@markPrice[@1s]`` (``/market``).
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol or futures type.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
+        sockets dial ``stream?streams=``).
+        See :meth:`BinanceSocketManager.symbol_mark_price_socket`.
         """
         return self._start(
             "symbol_mark_price_socket",
@@ -741,51 +491,44 @@ class ThreadedWebsocketManager:
         fast: bool = True,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
     ) -> str:
-        """Mark prices of every contract; see :meth:`BinanceSocketManager.all_mark_price_socket`.
+        """Mark prices of every contract, ``!markPrice@arr[@1s]`` (``/market``).
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad futures type.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
+        sockets dial ``stream?streams=``).
+        See :meth:`BinanceSocketManager.all_mark_price_socket`.
         """
         return self._start("all_mark_price_socket", callback, fast=fast, futures_type=futures_type)
 
     def start_symbol_ticker_futures_socket(
-        self, callback: Callback, symbol: str, futures_type: FuturesTypeLike = FuturesType.USD_M
+        self,
+        callback: Callback,
+        symbol: str,
+        futures_type: FuturesTypeLike = FuturesType.USD_M,
     ) -> str:
-        """Best bid and ask of one contract (python-binance's name for the book ticker).
+        """Best bid and ask of one contract, ``<symbol>@bookTicker`` (USD-M ``/public``).
 
+        Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
+        sockets dial ``stream?streams=``).
         See :meth:`BinanceSocketManager.symbol_ticker_futures_socket`.
-
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol or futures type.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
         """
         return self._start(
-            "symbol_ticker_futures_socket", callback, symbol=symbol, futures_type=futures_type
+            "symbol_ticker_futures_socket",
+            callback,
+            symbol=symbol,
+            futures_type=futures_type,
         )
 
     def start_individual_symbol_ticker_futures_socket(
-        self, callback: Callback, symbol: str, futures_type: FuturesTypeLike = FuturesType.USD_M
+        self,
+        callback: Callback,
+        symbol: str,
+        futures_type: FuturesTypeLike = FuturesType.USD_M,
     ) -> str:
-        """24 h ticker of one contract.
+        """24 h ticker of one contract, ``<symbol>@ticker`` (USD-M ``/market``).
 
+        Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
+        sockets dial ``stream?streams=``).
         See :meth:`BinanceSocketManager.individual_symbol_ticker_futures_socket`.
-
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol or futures type.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
         """
         return self._start(
             "individual_symbol_ticker_futures_socket",
@@ -795,21 +538,23 @@ class ThreadedWebsocketManager:
         )
 
     def start_all_ticker_futures_socket(
-        self, callback: Callback, futures_type: FuturesTypeLike = FuturesType.USD_M
+        self,
+        callback: Callback,
+        futures_type: FuturesTypeLike = FuturesType.USD_M,
+        channel: str = "!bookTicker",
     ) -> str:
-        """Book tickers of every contract, ``!bookTicker``.
+        """An all-market futures stream by name, by default ``!bookTicker``.
 
+        Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
+        sockets dial ``stream?streams=``).
         See :meth:`BinanceSocketManager.all_ticker_futures_socket`.
-
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad futures type.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
         """
-        return self._start("all_ticker_futures_socket", callback, futures_type=futures_type)
+        return self._start(
+            "all_ticker_futures_socket",
+            callback,
+            futures_type=futures_type,
+            channel=channel,
+        )
 
     def start_futures_depth_socket(
         self,
@@ -817,16 +562,13 @@ class ThreadedWebsocketManager:
         symbol: str,
         depth: str | int = "10",
         futures_type: FuturesTypeLike = FuturesType.USD_M,
+        speed: str | int | None = None,
     ) -> str:
-        """Futures partial book; see :meth:`BinanceSocketManager.futures_depth_socket`.
+        """Futures partial book, ``<symbol>@depth<N>[@speed]`` (USD-M ``/public``).
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol, depth or futures type.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
+        sockets dial ``stream?streams=``).
+        See :meth:`BinanceSocketManager.futures_depth_socket`.
         """
         return self._start(
             "futures_depth_socket",
@@ -834,62 +576,103 @@ class ThreadedWebsocketManager:
             symbol=symbol,
             depth=depth,
             futures_type=futures_type,
+            speed=speed,
         )
+
+    def start_futures_diff_depth_socket(
+        self,
+        callback: Callback,
+        symbol: str,
+        speed: str | int | None = None,
+        futures_type: FuturesTypeLike = FuturesType.USD_M,
+    ) -> str:
+        """Futures diff book updates, ``<symbol>@depth[@speed]`` (not in python-binance).
+
+        Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
+        sockets dial ``stream?streams=``).
+        See :meth:`BinanceSocketManager.futures_diff_depth_socket`.
+        """
+        return self._start(
+            "futures_diff_depth_socket",
+            callback,
+            symbol=symbol,
+            speed=speed,
+            futures_type=futures_type,
+        )
+
+    def start_futures_rpi_depth_socket(
+        self,
+        callback: Callback,
+        symbol: str,
+        futures_type: FuturesTypeLike = FuturesType.USD_M,
+    ) -> str:
+        """USD-M book including RPI orders, ``<symbol>@rpiDepth@500ms`` (``/public``).
+
+        Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
+        sockets dial ``stream?streams=``).
+        See :meth:`BinanceSocketManager.futures_rpi_depth_socket`.
+        """
+        return self._start(
+            "futures_rpi_depth_socket",
+            callback,
+            symbol=symbol,
+            futures_type=futures_type,
+        )
+
+    def start_force_order_socket(
+        self,
+        callback: Callback,
+        symbol: str | None = None,
+        futures_type: FuturesTypeLike = FuturesType.USD_M,
+    ) -> str:
+        """Liquidation orders, ``<symbol>@forceOrder`` or ``!forceOrder@arr``.
+
+        Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
+        sockets dial ``stream?streams=``).
+        See :meth:`BinanceSocketManager.force_order_socket`.
+        """
+        return self._start("force_order_socket", callback, symbol=symbol, futures_type=futures_type)
 
     def start_futures_multiplex_socket(
         self,
         callback: Callback,
         streams: Iterable[str],
         futures_type: FuturesTypeLike = FuturesType.USD_M,
+        category: str = "market",
     ) -> str:
-        """Several futures streams by name; messages are ``{"stream", "data"}`` envelopes.
+        """Several futures streams on one handle, by their Binance names.
 
+        Calls back with ``{"stream", "data"}`` envelopes.
         See :meth:`BinanceSocketManager.futures_multiplex_socket`.
-
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Empty list, a malformed name or a bad futures type.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
         """
         return self._start(
             "futures_multiplex_socket",
             callback,
-            streams=_consumed(streams),
+            streams=streams,
             futures_type=futures_type,
+            category=category,
         )
 
-    # --------------------------------------------------------- options streams
+    # ------------------------------------------------------- options streams
 
     def start_options_ticker_socket(self, callback: Callback, symbol: str) -> str:
-        """24 h ticker of one option; see :meth:`BinanceSocketManager.options_ticker_socket`.
+        """24 h ticker of one option, ``<symbol>@optionTicker`` (``/public``), every second.
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.options_ticker_socket`.
         """
         return self._start("options_ticker_socket", callback, symbol=symbol)
 
     def start_options_ticker_by_expiration_socket(
-        self, callback: Callback, symbol: str, expiration_date: str
+        self,
+        callback: Callback,
+        symbol: str,
+        expiration_date: str,
     ) -> str:
-        """Tickers of every option of one underlying and expiry.
+        """Tickers of every option of one underlying and expiry (``/public``).
 
+        Calls back with bare payloads.
         See :meth:`BinanceSocketManager.options_ticker_by_expiration_socket`.
-
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad underlying or expiration date.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
         """
         return self._start(
             "options_ticker_by_expiration_socket",
@@ -899,249 +682,187 @@ class ThreadedWebsocketManager:
         )
 
     def start_options_recent_trades_socket(self, callback: Callback, symbol: str) -> str:
-        """Option trades; see :meth:`BinanceSocketManager.options_recent_trades_socket`.
+        """Option trades, ``<symbol>@optionTrade`` (``/public``).
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.options_recent_trades_socket`.
         """
         return self._start("options_recent_trades_socket", callback, symbol=symbol)
 
     def start_options_kline_socket(
-        self, callback: Callback, symbol: str, interval: str = KLINE_INTERVAL_1MINUTE
+        self,
+        callback: Callback,
+        symbol: str,
+        interval: str = KLINE_INTERVAL_1MINUTE,
     ) -> str:
-        """Option candlesticks; see :meth:`BinanceSocketManager.options_kline_socket`.
+        """Option candlesticks, ``<symbol>@kline_<interval>`` (``/market``), every second.
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol or interval.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.options_kline_socket`.
         """
         return self._start("options_kline_socket", callback, symbol=symbol, interval=interval)
 
     def start_options_depth_socket(
-        self, callback: Callback, symbol: str, depth: str | int = "10"
-    ) -> str:
-        """Option partial book; see :meth:`BinanceSocketManager.options_depth_socket`.
-
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol or depth.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
-        """
-        return self._start("options_depth_socket", callback, symbol=symbol, depth=depth)
-
-    # ------------------------------------------------------------ order books
-
-    def start_depth_cache(
         self,
         callback: Callback,
         symbol: str,
-        limit: int = 500,
-        ws_interval: int | None = None,
-        *,
-        conv_type: Callable[[str], Any] = float,
-        refresh_interval: float | None = None,
-    ) -> str:
-        """A local spot order book; ``callback`` gets a copy of it after each update.
-
-        See :meth:`BinanceSocketManager.depth_cache` (python-binance's
-        ``ThreadedDepthCacheManager.start_depth_cache``, with a full-depth default).
-
-        Returns:
-            The socket's name, ``<symbol>@depth[@100ms]+book``.
-
-        Raises:
-            ValueError: Bad symbol, limit, interval or option.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
-        """
-        return self._start(
-            "depth_cache",
-            callback,
-            symbol=symbol,
-            limit=limit,
-            ws_interval=ws_interval,
-            conv_type=conv_type,
-            refresh_interval=refresh_interval,
-        )
-
-    def start_futures_depth_cache(
-        self,
-        callback: Callback,
-        symbol: str,
-        limit: int = 1000,
-        speed: str | int | None = None,
-        futures_type: FuturesTypeLike = FuturesType.USD_M,
-        *,
-        conv_type: Callable[[str], Any] = float,
-        refresh_interval: float | None = None,
-    ) -> str:
-        """A local futures order book; see :meth:`BinanceSocketManager.futures_depth_cache`.
-
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol, limit, speed, futures type or option.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
-        """
-        return self._start(
-            "futures_depth_cache",
-            callback,
-            symbol=symbol,
-            limit=limit,
-            speed=speed,
-            futures_type=futures_type,
-            conv_type=conv_type,
-            refresh_interval=refresh_interval,
-        )
-
-    def start_options_depth_cache(
-        self,
-        callback: Callback,
-        symbol: str,
-        limit: int = 1000,
+        depth: str | int = "10",
         speed: str | int = "500ms",
-        *,
-        conv_type: Callable[[str], Any] = float,
-        refresh_interval: float | None = None,
     ) -> str:
-        """A local options order book; see :meth:`BinanceSocketManager.options_depth_cache`.
+        """Option partial book, ``<symbol>@depth<N>@<speed>`` (``/public``).
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol, limit, speed or option.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.options_depth_socket`.
         """
         return self._start(
-            "options_depth_cache",
+            "options_depth_socket",
             callback,
             symbol=symbol,
-            limit=limit,
+            depth=depth,
             speed=speed,
-            conv_type=conv_type,
-            refresh_interval=refresh_interval,
         )
+
+    def start_options_diff_depth_socket(
+        self,
+        callback: Callback,
+        symbol: str,
+        speed: str | int = "500ms",
+    ) -> str:
+        """Option diff book updates, ``<symbol>@depth@<speed>`` (``/public``).
+
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.options_diff_depth_socket`.
+        """
+        return self._start("options_diff_depth_socket", callback, symbol=symbol, speed=speed)
+
+    def start_options_book_ticker_socket(self, callback: Callback, symbol: str) -> str:
+        """Best bid and ask of one option, real time, ``<symbol>@bookTicker`` (``/public``).
+
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.options_book_ticker_socket`.
+        """
+        return self._start("options_book_ticker_socket", callback, symbol=symbol)
+
+    def start_options_new_symbol_socket(self, callback: Callback) -> str:
+        """Newly listed options, ``!optionSymbol`` (``/market``).
+
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.options_new_symbol_socket`.
+        """
+        return self._start("options_new_symbol_socket", callback)
+
+    def start_options_open_interest_socket(
+        self,
+        callback: Callback,
+        symbol: str,
+        expiration_date: str,
+    ) -> str:
+        """Open interest per option of one underlying and expiry, every 60 s (``/market``).
+
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.options_open_interest_socket`.
+        """
+        return self._start(
+            "options_open_interest_socket",
+            callback,
+            symbol=symbol,
+            expiration_date=expiration_date,
+        )
+
+    def start_options_mark_price_socket(self, callback: Callback, symbol: str) -> str:
+        """Mark prices and greeks of every option of an underlying (``/market``).
+
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.options_mark_price_socket`.
+        """
+        return self._start("options_mark_price_socket", callback, symbol=symbol)
+
+    def start_options_index_price_socket(self, callback: Callback) -> str:
+        """Index prices of every options underlying, ``!index@arr`` (``/market``), every second.
+
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.options_index_price_socket`.
+        """
+        return self._start("options_index_price_socket", callback)
 
     def start_options_multiplex_socket(self, callback: Callback, streams: Iterable[str]) -> str:
-        """Several options streams by name; messages are ``{"stream", "data"}`` envelopes.
+        """Several options streams on one handle, by their Binance names.
 
+        Calls back with ``{"stream", "data"}`` envelopes.
         See :meth:`BinanceSocketManager.options_multiplex_socket`.
-
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Empty list or a malformed name.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
         """
-        return self._start("options_multiplex_socket", callback, streams=_consumed(streams))
+        return self._start("options_multiplex_socket", callback, streams=streams)
 
-    # ------------------------------------------------------- user-data streams
+    # ----------------------------------------------------- user-data streams
 
     def start_user_socket(self, callback: Callback) -> str:
-        """Spot account events (needs ``api_key`` and ``api_secret``).
+        """Spot user data (account, balance and order events) over the WebSocket API.
 
-        Returns:
-            The socket's name (never ``None``, unlike python-binance).
-
-        Raises:
-            ValueError: Missing credentials.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.user_socket`.
         """
         return self._start("user_socket", callback)
 
     def start_margin_socket(self, callback: Callback) -> str:
-        """Cross-margin account events (needs ``api_key`` and ``api_secret``).
+        """Cross-margin user data, through a listen token renewed before it expires.
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Missing credentials.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.margin_socket`.
         """
         return self._start("margin_socket", callback)
 
     def start_isolated_margin_socket(self, callback: Callback, symbol: str) -> str:
-        """Isolated-margin account events of ``symbol`` (needs credentials).
+        """Isolated-margin user data of ``symbol``, through a renewed listen token.
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Bad symbol or missing credentials.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.isolated_margin_socket`.
         """
         return self._start("isolated_margin_socket", callback, symbol=symbol)
 
     def start_futures_user_socket(self, callback: Callback) -> str:
-        """USD-M futures account events (needs ``api_key`` and ``api_secret``).
+        """USD-M futures user data on the ``/private`` route, via a kept-alive listen key.
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Missing credentials.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.futures_user_socket`.
         """
         return self._start("futures_user_socket", callback)
 
     def start_futures_socket(self, callback: Callback) -> str:
-        """USD-M futures account events (python-binance's older name).
+        """Alias of :meth:`futures_user_socket` (python-binance name).
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Missing credentials.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.futures_socket`.
         """
         return self._start("futures_socket", callback)
 
     def start_coin_futures_user_socket(self, callback: Callback) -> str:
-        """COIN-M futures account events (needs ``api_key`` and ``api_secret``).
+        """COIN-M futures user data on dstream, via a kept-alive listen key.
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Missing credentials.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.coin_futures_user_socket`.
         """
         return self._start("coin_futures_user_socket", callback)
 
     def start_coin_futures_socket(self, callback: Callback) -> str:
-        """COIN-M futures account events (python-binance's older name).
+        """Alias of :meth:`coin_futures_user_socket` (python-binance name).
 
-        Returns:
-            The socket's name.
-
-        Raises:
-            ValueError: Missing credentials.
-            TypeError: ``callback`` is not a plain callable.
-            RuntimeError: The manager is not running.
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.coin_futures_socket`.
         """
         return self._start("coin_futures_socket", callback)
+
+    def start_portfolio_margin_socket(self, callback: Callback) -> str:
+        """Portfolio-margin user data (``/pm``), via a kept-alive listen key.
+
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.portfolio_margin_socket`.
+        """
+        return self._start("portfolio_margin_socket", callback)
+
+    def start_options_user_socket(self, callback: Callback) -> str:
+        """Options user data on the ``/private`` route, via a kept-alive listen key.
+
+        Calls back with bare payloads.
+        See :meth:`BinanceSocketManager.options_user_socket`.
+        """
+        return self._start("options_user_socket", callback)

@@ -40,7 +40,15 @@ from ._pipes import ServerSideStream
 from ._routing import delivers, redact, stream_route
 from ._settings import FakeSettings
 
-__all__ = ["NOT_JSON", "ClientRequest", "FakeConnection", "Registry", "Service", "event_envelope"]
+__all__ = [
+    "NOT_JSON",
+    "ClientRequest",
+    "FakeConnection",
+    "Registry",
+    "Service",
+    "event_envelope",
+    "in_microseconds",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +68,39 @@ NOT_JSON: Final = _NOT_JSON
 def event_envelope(stream: str, data: str) -> str:
     """The combined-stream frame ``{"stream": ..., "data": ...}`` around JSON ``data``."""
     return f'{{"stream":{orjson.dumps(stream).decode()},"data":{data}}}'
+
+
+#: Millisecond timestamp fields of spot events: top level, and inside a kline's ``k``.
+_TIME_FIELDS: Final = ("E", "T", "O", "C")
+_KLINE_TIME_FIELDS: Final = ("t", "T")
+
+
+def in_microseconds(data: str) -> str:
+    """A spot event payload (JSON text) with its timestamps in microseconds.
+
+    What Binance sends on a ``timeUnit=MICROSECOND`` connection: event time ``E``,
+    trade time ``T``, a ticker's ``O``/``C`` and a kline's ``k.t``/``k.T`` times
+    1000.  Lists (``!miniTicker@arr``) are converted element by element.
+    """
+
+    def scale(event: Any) -> Any:
+        if isinstance(event, list):
+            return [scale(item) for item in event]
+        if not isinstance(event, dict):
+            return event
+        for key in _TIME_FIELDS:
+            value = event.get(key)
+            if type(value) is int:
+                event[key] = value * 1000
+        kline = event.get("k")
+        if isinstance(kline, dict):
+            for key in _KLINE_TIME_FIELDS:
+                value = kline.get(key)
+                if type(value) is int:
+                    kline[key] = value * 1000
+        return event
+
+    return orjson.dumps(scale(orjson.loads(data))).decode()
 
 
 @final
@@ -154,6 +195,8 @@ class FakeConnection:
             (``"usdm"``, ``"coinm"``, ``"pm"`` or ``"options"``), else None.
         combined: Whether events are wrapped as ``{"stream", "data"}`` (the
             ``combined`` property; starts true on ``/stream`` URLs).
+        microseconds: Whether event timestamps are sent in microseconds (a spot
+            URL with ``timeUnit=MICROSECOND``).
         opened_at: ``trio.current_time()`` at acceptance.
         closed_at: When it closed (for server-side closes: when the server
             decided to close), or None while open.
@@ -184,6 +227,7 @@ class FakeConnection:
         now_ms: Callable[[], int],
         service: Service = "streams",
         user_kind: str | None = None,
+        microseconds: bool = False,
     ) -> None:
         self.id = id
         self.product = product
@@ -192,6 +236,7 @@ class FakeConnection:
         self.service: Service = service
         self.user_kind = user_kind
         self.combined = combined
+        self.microseconds = microseconds
         self.opened_at = trio.current_time()
         self.closed_at: float | None = None
         self.close_code: int | None = None
@@ -351,6 +396,8 @@ class FakeConnection:
 
     def _deliver(self, stream: str, data: str, envelope: str | None = None) -> bool:
         """Queue an event payload (JSON text), wrapped if the connection is combined."""
+        if self.microseconds:
+            data, envelope = in_microseconds(data), None
         if self.combined:
             return self._enqueue(event_envelope(stream, data) if envelope is None else envelope)
         return self._enqueue(data)

@@ -43,7 +43,15 @@ from ._connection import FakeConnection, Registry, event_envelope
 from ._market import FakeMarket
 from ._pipes import ServerSideStream, pipe_pair
 from ._rest import RestRequest, RestResponse, RestRouter, RestTransport, binance_error, serve_http
-from ._routing import PathError, StreamPath, UserPath, parse_path, parse_user_path, redact
+from ._routing import (
+    PathError,
+    StreamPath,
+    UserPath,
+    parse_path,
+    parse_user_path,
+    redact,
+    wants_microseconds,
+)
 from ._settings import FakeSettings
 from ._user_data import UserDataServer, UserSubscription
 
@@ -745,6 +753,7 @@ class FakeBinance:
                 now_ms=self.now_ms,
                 service=parsed.service if isinstance(parsed, UserPath) else "streams",
                 user_kind=parsed.kind if isinstance(parsed, UserPath) else None,
+                microseconds=isinstance(parsed, StreamPath) and wants_microseconds(parsed),
             )
             if isinstance(parsed, UserPath):
                 self._user.attach(conn, parsed)

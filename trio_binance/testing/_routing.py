@@ -31,6 +31,7 @@ from .._endpoints import Product
 
 __all__ = [
     "LISTEN_KEY_KINDS",
+    "TIME_UNITS",
     "PathError",
     "StreamPath",
     "UserPath",
@@ -39,6 +40,7 @@ __all__ = [
     "parse_user_path",
     "redact",
     "stream_route",
+    "wants_microseconds",
 ]
 
 PRODUCT_PREFIXES: Final = {
@@ -203,7 +205,24 @@ def parse_path(path: str) -> StreamPath:
     for name in streams:
         if stream_route(product, name) is None:
             raise PathError(400, f"invalid stream {name!r}", product)
+    if product is Product.SPOT and query.get("timeUnit", "MILLISECOND") not in TIME_UNITS:
+        raise PathError(400, f"invalid timeUnit {query['timeUnit']!r}", product)
     return StreamPath(product, route, combined, streams, query)
+
+
+#: The ``timeUnit`` values spot accepts, each to whether it means microseconds.
+TIME_UNITS: Final[dict[str, bool]] = {
+    "MILLISECOND": False,
+    "millisecond": False,
+    "MICROSECOND": True,
+    "microsecond": True,
+}
+
+
+def wants_microseconds(parsed: StreamPath) -> bool:
+    """Whether a spot connection asked for microsecond timestamps (``timeUnit``)."""
+    unit = parsed.query.get("timeUnit", "")
+    return parsed.product is Product.SPOT and TIME_UNITS.get(unit, False)
 
 
 #: Listen-key user-data kinds: (path segments before the key, product, route).

@@ -6,7 +6,6 @@ The live views are rendered to captured terminals (rich ``Console(file=StringIO(
 from __future__ import annotations
 
 import decimal
-
 import io
 import re
 from pathlib import Path

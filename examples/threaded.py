@@ -16,16 +16,20 @@ from trio_binance import Endpoints, ThreadedWebsocketManager
 def main(endpoints: Endpoints | None, count: int | None, seconds: float) -> None:
     received = 0
     enough = threading.Event()
+    # Each socket's callbacks run in order, but two sockets' may run at once, in
+    # different threads: the count and the output are shared.
+    lock = threading.Lock()
 
     def on_message(msg: dict[str, Any]) -> None:
         nonlocal received
-        if msg.get("e") == "error":
-            print("stream failed:", msg["type"], msg["m"])
-            return
-        print(msg["s"], msg["p"])
-        received += 1
-        if received == count:
-            enough.set()
+        with lock:
+            if msg.get("e") == "error":
+                print("stream failed:", msg["type"], msg["m"])
+                return
+            print(msg["s"], msg["p"])
+            received += 1
+            if received == count:
+                enough.set()
 
     with ThreadedWebsocketManager(endpoints=endpoints) as twm:
         twm.start_trade_socket(on_message, "BTCUSDT")

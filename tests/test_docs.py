@@ -9,7 +9,7 @@ from pathlib import Path
 import trio_binance
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = ROOT / "trio_binance"
+PACKAGE = Path(trio_binance.__file__).resolve().parent  # the one imported
 LOGGING_PAGE = ROOT / "docs" / "logging.md"
 _PLACEHOLDER = re.compile(r"%(?:\.\d+)?[sdrf]")
 _LEVELS = {"warning", "error", "exception", "critical", "log"}
@@ -19,7 +19,7 @@ def _logged_formats() -> list[tuple[str, str]]:
     """(where, message) of every warning/error the client logs, placeholders as '…'."""
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
-        relative = path.relative_to(ROOT).as_posix()
+        relative = path.relative_to(PACKAGE.parent).as_posix()
         if relative.startswith(("trio_binance/testing/", "trio_binance/_cli/")):
             continue  # the fake's log is for tests; the CLI prints its own errors
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

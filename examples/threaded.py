@@ -16,6 +16,7 @@ from trio_binance import Endpoints, ThreadedWebsocketManager
 def main(endpoints: Endpoints | None, count: int | None, seconds: float) -> None:
     received = 0
     enough = threading.Event()
+    # Every callback of the manager runs in one thread, in order (as python-binance's).
 
     def on_message(msg: dict[str, Any]) -> None:
         nonlocal received

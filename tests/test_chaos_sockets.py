@@ -31,7 +31,8 @@ async def test_no_silent_loss_over_loopback_sockets() -> None:
     )
     limits = Settings().limits | {
         # The fake's cadence: pings every 0.5 s; we may send 50 messages a second.
-        p: ProductLimits(0.5, 2.0, 1024, 50.0, pongs_count=True) for p in Settings().limits
+        p: ProductLimits(0.5, 2.0, 1024, 50.0, pongs_count=True)
+        for p in Settings().limits
     }
     settings = Settings(
         limits=limits,
@@ -118,8 +119,8 @@ async def test_no_silent_loss_over_loopback_sockets() -> None:
         mine_items = [
             i if isinstance(i, Gap) else i["data"]
             for i in items
-            if isinstance(i, Gap) and i.stream == stream
-            or not isinstance(i, Gap) and i["stream"] == stream
+            if (isinstance(i, Gap) and i.stream == stream)
+            or (not isinstance(i, Gap) and i["stream"] == stream)
         ]
         verdict = check_stream(
             published[stream],

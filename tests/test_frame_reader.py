@@ -256,12 +256,11 @@ def test_an_oversized_frame_fails_at_its_header_without_buffering_it() -> None:
     header = bytes([0x81, 127]) + (10 * MAX_SIZE).to_bytes(8, "big")
     assert reader.feed(header + b"y" * 100) == []
     assert protocol.state is State.CLOSING
-    assert sent(protocol) == [
-        (
-            Opcode.CLOSE,
-            True,
-            (1009).to_bytes(2, "big") + b"frame with 700000 bytes exceeds limit of 70000 bytes",
-        )
-    ]
+    [(opcode, fin, payload)] = sent(protocol)
+    assert (opcode, fin, payload[:2]) == (Opcode.CLOSE, True, (1009).to_bytes(2, "big"))
+    # websockets words the reason differently across versions ("frame with 700000 bytes
+    # exceeds limit of 70000 bytes" since 14, "over size limit (700000 > 70000 bytes)"
+    # in 13): both sizes are what matters.
+    assert b"700000" in payload and b"70000 " in payload
     reader.feed(b"y" * MAX_SIZE)  # the rest of it goes to the closing protocol, not a buffer
     assert not reader._buffer

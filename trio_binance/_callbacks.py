@@ -21,7 +21,10 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, Final, TypeVar, final
 
+from ._logs import describe_seconds
+
 __all__ = ["CALLBACK_ERROR_SUMMARY_INTERVAL", "CallbackErrors", "CallbackLoop"]
+
 
 logger = logging.getLogger("trio_binance")
 
@@ -73,10 +76,10 @@ class CallbackErrors:
             self._seen.add(type(exc))
             logger.error(
                 "callback of socket %s raised %s; delivery continues (further errors "
-                "are counted and summarised every %g s)",
+                "are counted and summarised every %s)",
                 self.socket_name,
                 type(exc).__name__,
-                self.interval,
+                describe_seconds(self.interval),
                 exc_info=exc,
             )
             if self._reported_at is None:

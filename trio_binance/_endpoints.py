@@ -1,9 +1,9 @@
 """Every base URL the library talks to, and the products they serve.
 
-Binance routes as of 2026 (see ``docs/protocol.md``): USD-M streams are split
-into ``/public``, ``/market`` and ``/private`` routes on the fstream host; options
-streams live on the same host under ``/public`` and ``/market``; COIN-M has no
-route split.  Values marked UNCONFIRMED in the protocol notes are kept here, in
+Binance routes as of 2026: USD-M streams are split into ``/public``, ``/market``
+and ``/private`` routes on the fstream host; options streams live on the same host
+under ``/public`` and ``/market``; COIN-M has no route split.  Values we could not
+confirm against Binance's documentation are marked UNCONFIRMED and kept here, in
 one place, so that they are easy to change.
 """
 

@@ -19,6 +19,7 @@ from ._engine import ConnectionStats, Engine, HandleOptions
 from ._enums import FuturesType, FuturesTypeLike, coerce_futures_type
 from ._exceptions import BinanceStreamError
 from ._handle import Overflow, StreamHandle
+from ._logging import show_debug_logs
 from ._order_book import BookSync, Snapshot, check_conv_type, snapshot_weight, validate_depth_limit
 from ._rest import RestClient, WallClock, fetch_depth_snapshot
 from ._settings import Settings
@@ -504,7 +505,11 @@ async def open_binance_streams(
         gap_notices: Default for in-band :class:`Gap` notices.
         settings: Timeouts, margins and limits (:class:`Settings`).
         http_client: An ``httpx.AsyncClient`` for REST calls (proxies, custom TLS).
-        verbose: Set the ``trio_binance`` logger to DEBUG.
+        verbose: Show the library's DEBUG log while the block runs: the
+            ``trio_binance`` logger is set to DEBUG (and back on exit), and only if
+            the application configured no logging at all, a stderr handler is
+            attached to it for that time.  Without ``verbose``, configure
+            ``logging`` as for any library (see the logging page of the docs).
         rng: Random source for jitter (tests pass a seeded one).
         time_unit: ``"MICROSECOND"`` for microsecond timestamps (``E``, ``T``...) in
             spot market streams and spot and margin user data, or ``"MILLISECOND"``
@@ -535,8 +540,6 @@ async def open_binance_streams(
     if api_key is not None and (not isinstance(api_key, str) or not api_key.strip()):
         raise ValueError("api_key must be a non-empty string")
     signer = Signer.from_secret(api_secret) if api_secret is not None else None
-    if verbose:
-        logging.getLogger("trio_binance").setLevel(logging.DEBUG)
 
     user_error: BaseException | None = None
     group: BaseExceptionGroup[BaseException] | None = None
@@ -548,6 +551,7 @@ async def open_binance_streams(
         rest_client = RestClient(
             http.get(), endpoints, api_key=api_key, signer=signer, clock=WallClock()
         )
+    quiet_again = show_debug_logs() if verbose else None
     try:
         async with trio.open_nursery() as nursery:
             engine = Engine(
@@ -579,6 +583,9 @@ async def open_binance_streams(
                     await http.aclose()
     except BaseExceptionGroup as exc_group:
         group = exc_group
+    finally:
+        if quiet_again is not None:
+            quiet_again()
     if group is None:
         return
     if user_error is not None:

@@ -10,6 +10,9 @@ key (Ed25519 or RSA) or, otherwise, an HMAC secret string.
 Payloads: the WebSocket API signs every ``params`` entry except ``signature``, sorted
 by key, as ``k=v&...`` with values not percent-encoded; REST signs the query string
 exactly as sent (percent-encoded, in order).
+
+``cryptography`` is imported only when a PEM key is given: HMAC users, and the
+many programs that read market data only, never pay for loading it.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import hashlib
 import hmac
 import urllib.parse
 from collections.abc import Mapping
-from typing import Literal, final
+from typing import TYPE_CHECKING, Literal, final
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 __all__ = ["KeyKind", "Signer", "rest_payload", "ws_api_payload"]
 
@@ -59,7 +63,7 @@ class Signer:
         kind: KeyKind,
         *,
         hmac_key: bytes | None = None,
-        private_key: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey | None = None,
+        private_key: Ed25519PrivateKey | RSAPrivateKey | None = None,
     ) -> None:
         self.kind: KeyKind = kind
         self._hmac_key = hmac_key
@@ -85,6 +89,9 @@ class Signer:
         text = api_secret.strip()
         if "-----BEGIN" not in text:
             return cls("hmac", hmac_key=text.encode())
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
         try:
             key = serialization.load_pem_private_key(text.encode(), password=password)
         except (ValueError, TypeError) as exc:
@@ -103,6 +110,9 @@ class Signer:
         data = payload.encode()
         if self._hmac_key is not None:
             return hmac.new(self._hmac_key, data, hashlib.sha256).hexdigest()
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
+
         key = self._private_key
         if isinstance(key, ed25519.Ed25519PrivateKey):
             return base64.b64encode(key.sign(data)).decode()

@@ -8,6 +8,9 @@ rules (which bytes are signed) are Binance's:
 * HMAC-SHA256: hex digest, compared case-insensitively.
 * Ed25519: base64 of the 64-byte signature.
 * RSA: PKCS#1 v1.5 with SHA-256, base64.
+
+``cryptography`` is imported only for PEM keys: the pytest plugin loads this
+module into every test session of every project that has trio_binance installed.
 """
 
 from __future__ import annotations
@@ -20,11 +23,10 @@ import urllib.parse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal, final
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
-
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
     from ._user_data import UserDataServer
 
 __all__ = ["FakeAccount", "KeyType", "load_verifier", "rest_signed_payload"]
@@ -48,7 +50,9 @@ def _hmac_verifier(secret: bytes) -> _Verify:
     return verify
 
 
-def _ed25519_verifier(key: ed25519.Ed25519PublicKey) -> _Verify:
+def _ed25519_verifier(key: Ed25519PublicKey) -> _Verify:
+    from cryptography.exceptions import InvalidSignature
+
     def verify(payload: bytes, signature: str) -> bool:
         raw = _b64(signature)
         if raw is None:
@@ -62,7 +66,11 @@ def _ed25519_verifier(key: ed25519.Ed25519PublicKey) -> _Verify:
     return verify
 
 
-def _rsa_verifier(key: rsa.RSAPublicKey) -> _Verify:
+def _rsa_verifier(key: RSAPublicKey) -> _Verify:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
     def verify(payload: bytes, signature: str) -> bool:
         raw = _b64(signature)
         if raw is None:
@@ -92,6 +100,9 @@ def load_verifier(api_secret: str, password: bytes | None = None) -> tuple[KeyTy
     text = api_secret.strip()
     if "-----BEGIN" not in text:
         return "hmac", _hmac_verifier(text.encode())
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
     public: object
     try:
         if "PUBLIC KEY-----" in text:

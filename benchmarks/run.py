@@ -49,11 +49,13 @@ def _pin(cpu: int | None) -> Callable[[], None] | None:
     return pin
 
 
-def _env() -> dict[str, str]:
+def _env(trio_binance: str = "") -> dict[str, str]:
+    """The client's environment; ``trio_binance``: another revision's package directory."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"
     env["SSL_CERT_FILE"] = str(TLS_DIR / "ca.pem")  # what default SSL contexts trust
+    env["BENCH_TRIO_BINANCE"] = trio_binance
     return env
 
 
@@ -68,7 +70,9 @@ def _client_timeout(job: Job) -> float:
     return 60.0 + job.client.slow_start + budget
 
 
-def run_job(job: Job, server: ServerProcess, pin: Callable[[], None] | None) -> Record:
+def run_job(
+    job: Job, server: ServerProcess, pin: Callable[[], None] | None, trio_binance: str = ""
+) -> Record:
     spec = dataclasses.replace(job.spec, url=server.tls_url if job.spec.tls else server.url)
     server.arm(spec)
     started = time.perf_counter()
@@ -79,7 +83,7 @@ def run_job(job: Job, server: ServerProcess, pin: Callable[[], None] | None) -> 
             capture_output=True,
             text=True,
             cwd=ROOT,
-            env=_env(),
+            env=_env(trio_binance),
             preexec_fn=pin,
             timeout=_client_timeout(job),
         )

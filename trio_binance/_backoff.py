@@ -75,31 +75,35 @@ class WindowBudget:
             raise ValueError("a budget's limit must be at least 1")
         self._limit = limit
         self._window = window
+        # (when it leaves the window, units), oldest first
         self._spent: collections.deque[tuple[float, int]] = collections.deque()
         self._used = 0
         self._held_until = float("-inf")
 
-    def delay(self, now: float, cost: int = 1) -> float:
-        """Seconds to wait before spending ``cost`` at ``now`` would be within budget.
+    def ready_at(self, now: float, cost: int = 1) -> float:
+        """When spending ``cost`` fits the budget: ``now`` if it fits now, else later.
 
         A cost above the whole limit waits for an empty window, then goes.  Nothing
-        goes before a time given to :meth:`hold_until`.
+        goes before a time given to :meth:`hold_until`.  The result is an absolute
+        time and the test for "fits" compares with the same times, so a caller that
+        sleeps until it is then within budget (no floating-point near miss that
+        would ask for another zero-length wait, forever).
         """
         if now < self._held_until:
-            return self._held_until - now
+            return self._held_until
         spent = self._expire(now)
         excess = self._used + min(cost, self._limit) - self._limit
         if excess <= 0:
-            return 0.0
-        for when, amount in spent:  # the oldest entries leave the window first
+            return now
+        for leaves_at, amount in spent:  # the oldest entries leave the window first
             excess -= amount
             if excess <= 0:
-                return when + self._window - now
+                return leaves_at
         raise AssertionError("unreachable: the window holds more than the excess")
 
     def record(self, now: float, cost: int = 1) -> None:
         """Count ``cost`` spent at ``now``."""
-        self._spent.append((now, cost))
+        self._spent.append((now + self._window, cost))
         self._used += cost
 
     def hold_until(self, when: float) -> None:
@@ -114,7 +118,7 @@ class WindowBudget:
     def _expire(self, now: float) -> collections.deque[tuple[float, int]]:
         """Forget what left the window ending at ``now``; return what is left."""
         spent = self._spent
-        while spent and spent[0][0] <= now - self._window:
+        while spent and spent[0][0] <= now:
             self._used -= spent.popleft()[1]
         return spent
 

@@ -33,7 +33,7 @@ import trio
 from ._backoff import rotation_delay
 from ._endpoints import Product
 from ._exceptions import BinanceAPIError, NetworkError
-from ._link import Link, LinkBroken
+from ._link import Link, LinkBroken, liveness
 from ._logs import describe_seconds
 from ._network import network_errors
 from ._protocol import dedupe_rule
@@ -545,7 +545,11 @@ class Connection:
         silence = settings.limits_for(self.product).ping_interval + idle
         while True:
             now = trio.current_time()
-            if now - link.last_activity >= silence:
+            action, at = liveness(now, link.last_frame, link.last_activity, idle, silence)
+            if action == "wait":
+                await trio.sleep_until(at)
+                continue
+            if action == "silent":
                 logger.warning(
                     "%s: link %d silent for %s (no data, no server pings); replacing it",
                     self.name,
@@ -554,27 +558,24 @@ class Connection:
                 )
                 link.kill("silent")
                 return
-            if now - link.last_frame >= idle:
-                delay = link.pacer.reserve(now)
-                if delay > 0:
-                    await trio.sleep(delay)
-                sent = trio.current_time()
-                try:
-                    await link.ws.ping(b"trio-binance")
-                except WebSocketClosed:
-                    return
-                await trio.sleep(settings.pong_timeout)
-                if link.last_frame < sent:
-                    logger.warning(
-                        "%s: link %d did not answer a ping within %s; replacing it",
-                        self.name,
-                        link.number,
-                        describe_seconds(settings.pong_timeout),
-                    )
-                    link.kill("ping unanswered")
-                    return
-                continue
-            await trio.sleep_until(min(link.last_frame + idle, link.last_activity + silence))
+            delay = link.pacer.reserve(now)
+            if delay > 0:
+                await trio.sleep(delay)
+            sent = trio.current_time()
+            try:
+                await link.ws.ping(b"trio-binance")
+            except WebSocketClosed:
+                return
+            await trio.sleep(settings.pong_timeout)
+            if link.last_frame < sent:
+                logger.warning(
+                    "%s: link %d did not answer a ping within %s; replacing it",
+                    self.name,
+                    link.number,
+                    describe_seconds(settings.pong_timeout),
+                )
+                link.kill("ping unanswered")
+                return
 
 
 def _describe_close(link: Link) -> str:

@@ -442,8 +442,12 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
 
     async def _pause(self, delay: float) -> None:
         """Wait ``delay`` seconds, draining the stream meanwhile (few events kept)."""
+        await self._pause_until(trio.current_time() + delay)
+
+    async def _pause_until(self, deadline: float) -> None:
+        """Wait until ``deadline``, draining the stream meanwhile (few events kept)."""
         sync = self._sync
-        with trio.move_on_after(delay):
+        with trio.move_on_at(deadline):
             while True:
                 self._feed(await self._stream.receive_batch(_BATCH))
                 sync.trim(_KEEP_WHILE_WAITING)
@@ -457,10 +461,15 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
                 raise trio.EndOfChannel
             # Every book of the manager shares the product's weight budget: after a
             # reconnect, hundreds of books re-sync without tripping Binance's limit.
-            wait = self._budget.delay(trio.current_time(), self._weight)
-            if wait > 0:
-                logger.info("%s: snapshot waits %.1f s for request weight", self._description, wait)
-                await self._pause(wait)
+            now = trio.current_time()
+            ready_at = self._budget.ready_at(now, self._weight)
+            if ready_at > now:
+                logger.info(
+                    "%s: snapshot waits %.1f s for request weight",
+                    self._description,
+                    ready_at - now,
+                )
+                await self._pause_until(ready_at)
                 continue
             self._budget.record(trio.current_time(), self._weight)
             self._snapshots += 1

@@ -330,8 +330,8 @@ class Engine:
         """Wait until one more connection attempt fits the manager-wide budget."""
         while True:
             now = trio.current_time()
-            delay = self.budget.delay(now)
-            if delay <= 0:
+            ready_at = self.budget.ready_at(now)
+            if ready_at <= now:
                 self.budget.record(now)
                 await trio.lowlevel.checkpoint()
                 return
@@ -339,9 +339,9 @@ class Engine:
                 "connection-attempt budget (%d per %.0f s) exhausted; waiting %.1f s",
                 self.settings.max_connection_attempts,
                 self.settings.connection_attempt_window,
-                delay,
+                ready_at - now,
             )
-            await trio.sleep(delay)
+            await trio.sleep_until(ready_at)
 
     # -- observation and shutdown ----------------------------------------------
 

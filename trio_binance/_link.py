@@ -15,7 +15,7 @@ requesting task: that is how a confirmation takes effect before the data behind 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, Literal, NamedTuple
 
 import trio
 
@@ -23,7 +23,7 @@ from ._backoff import Pacer
 from ._router import LinkState
 from ._websocket import WebSocket
 
-__all__ = ["Link", "LinkBroken", "OnAnswer"]
+__all__ = ["Link", "LinkBroken", "Liveness", "OnAnswer", "liveness"]
 
 #: Called with the answer and the time it arrived, in the reader's task.
 OnAnswer = Callable[[dict[str, Any], float], None]
@@ -32,6 +32,37 @@ _NO_ANSWER: Final[dict[str, Any]] = {}
 
 class LinkBroken(Exception):
     """A link stopped answering requests; it is replaced."""
+
+
+class Liveness(NamedTuple):
+    """What a link's watchdog does now (see :func:`liveness`)."""
+
+    action: Literal["silent", "ping", "wait"]
+    at: float
+    """When the action became due (``"silent"``, ``"ping"``) or falls due (``"wait"``)."""
+
+
+def liveness(
+    now: float, last_frame: float, last_activity: float, idle: float, silence: float
+) -> Liveness:
+    """The watchdog's decision at ``now``.
+
+    ``"silent"``: nothing at all (no frame, no server ping) for ``silence`` seconds;
+    replace the link.  ``"ping"``: no frame for ``idle`` seconds; ping the server.
+    ``"wait"``: sleep until ``at``, when one of those falls due.
+
+    Every test compares ``now`` with the very deadline a ``"wait"`` sleeps until
+    (never ``now - last`` with a duration: in floating point, ``now - last < idle``
+    and ``last + idle <= now`` can both hold), so a wait always ends in progress:
+    ``at > now``, and at ``at`` the decision is no longer ``"wait"``.
+    """
+    silent_at = last_activity + silence
+    if now >= silent_at:
+        return Liveness("silent", silent_at)
+    ping_at = last_frame + idle
+    if now >= ping_at:
+        return Liveness("ping", ping_at)
+    return Liveness("wait", min(ping_at, silent_at))
 
 
 class _Pending:

@@ -5,6 +5,9 @@ Variants:
 * ``iter``: one ``multiplex_socket(streams)`` handle consumed with ``async for``.
 * ``batch``: the same handle consumed with ``receive_batch()``.
 
+Runs on today's code, or on the ``trio_binance`` in the directory named by
+``BENCH_TRIO_BINANCE`` (another revision's, for :mod:`benchmarks.ab`).
+
 Memory mode: ``iter`` opens one ``trade_socket`` handle per stream, each drained by
 its own consumer task (the documented habit); ``batch`` opens one multiplex handle
 for all of them, drained with ``receive_batch()``.
@@ -13,10 +16,18 @@ for all of them, drained with ``receive_batch()``.
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
 from typing import Any
+
+if os.environ.get("BENCH_TRIO_BINANCE"):  # another revision's trio_binance (benchmarks.ab)
+    # An editable install's import hook would win over sys.path: set it aside.
+    sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in f.__module__]
+    sys.path.insert(0, os.environ["BENCH_TRIO_BINANCE"])
 
 import trio
 
+import trio_binance
 from trio_binance import BinanceStreamError, Endpoints, StreamHandle, open_binance_streams
 
 from ..spec import RunSpec
@@ -31,6 +42,7 @@ def _endpoints(url: str) -> Endpoints:
 def _record(tally: Tally, handle: StreamHandle) -> None:
     stats = handle.stats
     tally.extra.update(dropped=stats.dropped, peak_backlog=stats.peak_backlog, gaps=stats.gaps)
+    tally.extra["package"] = os.path.dirname(trio_binance.__file__)  # which revision ran
 
 
 async def _stream(spec: RunSpec, tally: Tally) -> None:

@@ -23,8 +23,8 @@ check ``event["e"]``, then ``cast()`` to the class of that event, e.g.
 Messages are shared between handles of the same stream: treat them as read-only.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: TypedDict reads NotRequired[...] at run
+# time for __required_keys__ / __optional_keys__.
 from typing import Any, Generic, Literal, TypeAlias, final
 
 from typing_extensions import NotRequired, TypedDict, TypeVar

@@ -66,7 +66,12 @@ python_maximum_signature_line_length = 88
 # Every cross-reference must resolve (-n), except to other libraries' names, whose
 # inventories (intersphinx) would need the network.
 nitpicky = True
-nitpick_ignore_regex = [(r"py:.*", r"(?!trio_binance\b).*")]
+nitpick_ignore_regex = [
+    (r"py:.*", r"(?!trio_binance\b).*"),
+    # Type variables in signatures (StreamHandle[Trade | N_co]): explained in prose on
+    # the pages of their classes, they have no page of their own.
+    (r"py:.*", r"trio_binance\.(?:\w+\.)*(?:N_co|NumberT|T_co|P_co)"),
+]
 
 html_theme = "furo"
 html_title = f"trio_binance {release}"

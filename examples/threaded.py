@@ -8,31 +8,39 @@ from __future__ import annotations
 
 import argparse
 import threading
-from typing import Any
 
 from trio_binance import Endpoints, ThreadedWebsocketManager
+from trio_binance.messages import Envelope, ErrorMessage, FuturesAggTrade, Trade
 
 
-def main(endpoints: Endpoints | None, count: int | None, seconds: float) -> None:
+def main(endpoints: Endpoints | None, count_limit: int | None, seconds: float) -> None:
     received = 0
     enough = threading.Event()
     # Every callback of the manager runs in one thread, in order (as python-binance's).
 
-    def on_message(msg: dict[str, Any]) -> None:
+    def count(symbol: str, price: str) -> None:
         nonlocal received
-        if msg.get("e") == "error":
-            print("stream failed:", msg["type"], msg["m"])
-            return
-        # As in python-binance, futures sockets wrap each payload: {"stream", "data"}.
-        data = msg["data"] if "stream" in msg else msg
-        print(data["s"], data["p"])
+        print(symbol, price)
         received += 1
-        if received == count:
+        if received == count_limit:
             enough.set()
 
+    def on_trade(msg: Trade | ErrorMessage) -> None:
+        if msg["e"] == "error":  # the socket failed: said once, then it ends
+            print("stream failed:", msg["type"], msg["m"])
+        else:
+            count(msg["s"], msg["p"])
+
+    # As in python-binance, futures sockets wrap each payload: {"stream", "data"}.
+    def on_futures_trade(msg: Envelope[FuturesAggTrade] | ErrorMessage) -> None:
+        if "stream" in msg:
+            count(msg["data"]["s"], msg["data"]["p"])
+        else:
+            print("stream failed:", msg["type"], msg["m"])
+
     with ThreadedWebsocketManager(endpoints=endpoints) as twm:
-        twm.start_trade_socket(on_message, "BTCUSDT")
-        twm.start_aggtrade_futures_socket(on_message, "ETHUSDT")
+        twm.start_trade_socket(on_trade, "BTCUSDT")
+        twm.start_aggtrade_futures_socket(on_futures_trade, "ETHUSDT")
         enough.wait(seconds)
 
 

@@ -18,6 +18,7 @@ same defaults and annotations, and must pass every argument on.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -263,8 +264,17 @@ def expected_wrapper(name: str) -> inspect.Signature:
     if theirs is not None:  # python-binance's wrapper order first, then what it lacks
         pb_order = [p.split("=")[0] for p in split(theirs)[1]][1:]
         order = pb_order + [p for p in params if p not in pb_order]
+    # The callback takes what the method's handle yields, in the wrapper's shape, or
+    # the error message a failed socket sends.
+    returns = re.fullmatch(r"StreamHandle\[(.+) \| N_co\]", method.return_annotation)
+    assert returns is not None, method.return_annotation
+    message = returns[1]
+    if SOCKET_SHAPES[name] is Shape.COMBINED:
+        message = f"Envelope[{message}]"
     callback = inspect.Parameter(
-        "callback", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="Callback"
+        "callback",
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        annotation=f"Callback[{message} | ErrorMessage]",
     )
     self = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
     return inspect.Signature([self, callback, *(params[p] for p in order)], return_annotation="str")

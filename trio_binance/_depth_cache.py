@@ -21,7 +21,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Final, final
+from typing import Any, Final, Generic, final
 
 import trio
 
@@ -29,7 +29,7 @@ from ._backoff import Backoff, WindowBudget
 from ._exceptions import BinanceAPIError, BinanceStreamError, NetworkError
 from ._handle import HandleStats, StreamHandle
 from ._logs import describe_seconds
-from ._order_book import BookSync, DepthCache, OutOfSync, ResyncReason, Snapshot
+from ._order_book import BookSync, DepthCache, NumberT, OutOfSync, ResyncReason, Snapshot
 
 __all__ = ["BookState", "BookStats", "DepthCacheHandle"]
 
@@ -102,7 +102,7 @@ class BookStats:
 
 
 @final
-class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
+class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache[NumberT]], Generic[NumberT]):
     """A local order book of one symbol, kept in sync for you.
 
     * ``async with book:`` waits until the book is in sync (raising why it cannot
@@ -123,6 +123,10 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
     snapshot before it is returned again.  One task reads a book: hand other tasks
     :meth:`DepthCache.copy` results.
 
+    For type checkers the handle is generic in the book's number type, like
+    :class:`DepthCache`: ``DepthCacheHandle`` alone is ``DepthCacheHandle[float]``,
+    and a book made with ``conv_type=Decimal`` is a ``DepthCacheHandle[Decimal]``.
+
     Created by :meth:`BinanceSocketManager.depth_cache`,
     :meth:`~BinanceSocketManager.futures_depth_cache` and
     :meth:`~BinanceSocketManager.options_depth_cache`.
@@ -131,7 +135,7 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
     def __init__(
         self,
         *,
-        stream: StreamHandle,
+        stream: StreamHandle[Any],
         sync: BookSync,
         fetch: Callable[[], Awaitable[Snapshot]],
         budget: WindowBudget,
@@ -177,13 +181,13 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
         return f"{self._stream.name}+book"
 
     @property
-    def cache(self) -> DepthCache | None:
+    def cache(self) -> DepthCache[NumberT] | None:
         """The live book while it is in sync, else ``None`` (before the first sync,
         during a resync)."""
         return self._sync.book
 
     @property
-    def stream(self) -> StreamHandle:
+    def stream(self) -> StreamHandle[Any]:
         """The diff-depth stream handle underneath (its ``stats``, ``gaps``)."""
         return self._stream
 
@@ -225,13 +229,13 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
         """The symbol, upper case (python-binance's ``DepthCacheManager.get_symbol``)."""
         return self._sync.symbol
 
-    def get_depth_cache(self) -> DepthCache | None:
+    def get_depth_cache(self) -> DepthCache[NumberT] | None:
         """The book if in sync, else ``None`` (python-binance's ``get_depth_cache``)."""
         return self._sync.book
 
     # -- channel -----------------------------------------------------------------
 
-    async def __aenter__(self) -> DepthCacheHandle:
+    async def __aenter__(self) -> DepthCacheHandle[NumberT]:
         try:
             await self.wait_synced()
         except BaseException:
@@ -239,7 +243,7 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
             raise
         return self
 
-    async def wait_synced(self) -> DepthCache:
+    async def wait_synced(self) -> DepthCache[NumberT]:
         """Wait until the book is in sync and return it.
 
         The snapshot is requested as soon as the diff stream is subscribed.  This
@@ -264,7 +268,7 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
         finally:
             self._busy = False
 
-    async def receive(self) -> DepthCache:
+    async def receive(self) -> DepthCache[NumberT]:
         """Return the live book at its next state.
 
         Right after a (re)sync (including the first, even if :meth:`wait_synced` or
@@ -377,7 +381,7 @@ class DepthCacheHandle(trio.abc.ReceiveChannel[DepthCache]):
         )
         self._malformed_logged = count
 
-    async def _resync(self) -> DepthCache:
+    async def _resync(self) -> DepthCache[NumberT]:
         """Fetch snapshots until one joins the buffered stream; return the book."""
         sync = self._sync
         rest, self._events, self._next = self._events[self._next :], [], 0

@@ -6,11 +6,12 @@ import logging
 import random
 import sys
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import Any, final
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Literal, final, overload
 
 import httpx
 import trio
+from typing_extensions import Never
 
 from ._backoff import WindowBudget
 from ._depth_cache import DepthCacheHandle
@@ -18,16 +19,25 @@ from ._endpoints import Endpoints, Product
 from ._engine import ConnectionStats, Engine, HandleOptions
 from ._enums import FuturesType, FuturesTypeLike, coerce_futures_type
 from ._exceptions import BinanceStreamError
+from ._gap import Gap
 from ._handle import Overflow, StreamHandle
 from ._logging import show_debug_logs
-from ._order_book import BookSync, Snapshot, check_conv_type, snapshot_weight, validate_depth_limit
+from ._order_book import (
+    BookSync,
+    NumberT,
+    Snapshot,
+    check_conv_type,
+    snapshot_weight,
+    validate_depth_limit,
+)
 from ._rest import RestClient, WallClock, fetch_depth_snapshot
 from ._settings import Settings
 from ._signing import Signer
-from ._stream_methods import StreamMethods
+from ._stream_methods import N_co, StreamMethods
 from ._streams import StreamRequest, normalize_symbol, validate_time_unit, with_time_unit
 from ._transport import NetworkTransport, Transport
 from ._user_data import ListenKeySession, WsApiSession
+from .messages import UserEvent
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -72,7 +82,7 @@ class _Http:
 
 
 @final
-class BinanceSocketManager(StreamMethods):
+class BinanceSocketManager(StreamMethods[N_co]):
     """Opens stream handles; yielded by :func:`open_binance_streams`.
 
     Do not construct this class directly.  Every ``*_socket`` method is synchronous
@@ -80,6 +90,12 @@ class BinanceSocketManager(StreamMethods):
     the subscription, and returns a :class:`~trio_binance.StreamHandle`.  Streams of
     one route share connections; the connections, their reconnects and rotations
     run in the manager's nursery.
+
+    For type checkers the manager is generic in what its handles yield besides
+    messages: ``BinanceSocketManager`` (that is, ``BinanceSocketManager[Never]``)
+    has gap notices off, so ``trade_socket()`` gives a ``StreamHandle[Trade]``;
+    ``BinanceSocketManager[Gap]`` (``gap_notices=True``) gives a
+    ``StreamHandle[Trade | Gap]``.
     """
 
     def __init__(
@@ -122,13 +138,37 @@ class BinanceSocketManager(StreamMethods):
         """The :class:`~trio_binance.Settings` in use."""
         return self._engine.settings
 
+    @overload
+    def with_options(
+        self,
+        *,
+        max_queue_size: int | None = None,
+        overflow: Overflow | str | None = None,
+        gap_notices: None = None,
+    ) -> BinanceSocketManager[N_co]: ...
+    @overload
+    def with_options(
+        self,
+        *,
+        max_queue_size: int | None = None,
+        overflow: Overflow | str | None = None,
+        gap_notices: Literal[False],
+    ) -> BinanceSocketManager[Never]: ...
+    @overload
+    def with_options(
+        self,
+        *,
+        max_queue_size: int | None = None,
+        overflow: Overflow | str | None = None,
+        gap_notices: bool | None,
+    ) -> BinanceSocketManager[Gap | N_co]: ...
     def with_options(
         self,
         *,
         max_queue_size: int | None = None,
         overflow: Overflow | str | None = None,
         gap_notices: bool | None = None,
-    ) -> BinanceSocketManager:
+    ) -> BinanceSocketManager[Any]:
         """A view of this manager whose handles use other buffer options.
 
         The view shares connections and lifetime with this manager; only the handles
@@ -138,7 +178,9 @@ class BinanceSocketManager(StreamMethods):
         Args:
             max_queue_size: Buffer size at which the overflow policy applies.
             overflow: ``"block"``, ``"drop_oldest"`` (alias ``"keep_latest"``) or ``"raise"``.
-            gap_notices: Yield :class:`~trio_binance.Gap` items in-band.
+            gap_notices: Yield :class:`~trio_binance.Gap` items in-band.  (For type
+                checkers: ``True``, or a ``bool`` not known in advance, gives a
+                ``BinanceSocketManager[Gap]``; ``False`` one without.)
 
         Raises:
             ValueError: An option is out of range.
@@ -168,10 +210,10 @@ class BinanceSocketManager(StreamMethods):
         limit: int = 500,
         ws_interval: int | None = None,
         *,
-        conv_type: Callable[[str], Any] = float,
+        conv_type: Callable[[str], NumberT] = float,  # type: ignore[assignment]
         refresh_interval: float | None = None,
         max_queue_size: int = 1000,
-    ) -> DepthCacheHandle:
+    ) -> DepthCacheHandle[NumberT]:
         """A local spot order book of ``symbol``, kept in sync (``DepthCacheManager``).
 
         The book follows Binance's recipe: the ``<symbol>@depth`` diff stream is
@@ -215,10 +257,10 @@ class BinanceSocketManager(StreamMethods):
         speed: str | int | None = None,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
         *,
-        conv_type: Callable[[str], Any] = float,
+        conv_type: Callable[[str], NumberT] = float,  # type: ignore[assignment]
         refresh_interval: float | None = None,
         max_queue_size: int = 1000,
-    ) -> DepthCacheHandle:
+    ) -> DepthCacheHandle[NumberT]:
         """A local USD-M or COIN-M order book, kept in sync (``FuturesDepthCacheManager``).
 
         Unlike python-binance's, a real diff-synced book: ``<symbol>@depth`` joined to
@@ -250,10 +292,10 @@ class BinanceSocketManager(StreamMethods):
         limit: int = 1000,
         speed: str | int = "500ms",
         *,
-        conv_type: Callable[[str], Any] = float,
+        conv_type: Callable[[str], NumberT] = float,  # type: ignore[assignment]
         refresh_interval: float | None = None,
         max_queue_size: int = 1000,
-    ) -> DepthCacheHandle:
+    ) -> DepthCacheHandle[NumberT]:
         """A local options order book, kept in sync (``OptionsDepthCacheManager``).
 
         A diff-synced book (python-binance merges top-10 snapshots and keeps stale
@@ -279,7 +321,7 @@ class BinanceSocketManager(StreamMethods):
     def _check_book_options(
         product: Product,
         limit: int,
-        conv_type: Callable[[str], Any],
+        conv_type: Callable[[str], object],
         refresh_interval: float | None,
         max_queue_size: int,
     ) -> None:
@@ -299,7 +341,7 @@ class BinanceSocketManager(StreamMethods):
         if max_queue_size < 1:
             raise ValueError(f"max_queue_size must be at least 1, got {max_queue_size!r}")
 
-    def _book_streams(self, max_queue_size: int) -> BinanceSocketManager:
+    def _book_streams(self, max_queue_size: int) -> BinanceSocketManager[Never]:
         # Backpressure like every handle: a book never drops an event, so it resyncs
         # only on a real gap in the ids.
         return self.with_options(
@@ -309,12 +351,12 @@ class BinanceSocketManager(StreamMethods):
     def _depth_cache(
         self,
         product: Product,
-        stream: StreamHandle,
+        stream: StreamHandle[Any],
         symbol: str,
         limit: int,
-        conv_type: Callable[[str], Any],
+        conv_type: Callable[[str], NumberT],
         refresh_interval: float | None,
-    ) -> DepthCacheHandle:
+    ) -> DepthCacheHandle[NumberT]:
         name = normalize_symbol(symbol).upper()
         endpoints = self._engine.endpoints
         http = self._http
@@ -349,7 +391,7 @@ class BinanceSocketManager(StreamMethods):
 
     def _listen_key_socket(
         self, method: str, kind: str, product: Product, base: str
-    ) -> StreamHandle:
+    ) -> StreamHandle[Any]:
         rest = self._user_rest(method)
         retries = self._engine.settings.credential_retries
         return self._engine.open_user(
@@ -362,7 +404,7 @@ class BinanceSocketManager(StreamMethods):
 
     def _ws_api_socket(
         self, method: str, key: tuple[str, ...], *, margin: bool, symbol: str | None = None
-    ) -> StreamHandle:
+    ) -> StreamHandle[Any]:
         rest = self._user_rest(method)
         if not margin and self._signer is None:
             raise ValueError(f"{method}() needs api_secret passed to open_binance_streams()")
@@ -385,53 +427,55 @@ class BinanceSocketManager(StreamMethods):
             options=self._handle_options,
         )
 
-    def user_socket(self) -> StreamHandle:
+    def user_socket(self) -> StreamHandle[UserEvent | N_co]:
         """Spot user data (account, balance and order events) over the WebSocket API.
 
         Subscribed with ``userDataStream.subscribe.signature`` (HMAC, Ed25519 or RSA
         key, detected from ``api_secret``) and subscribed again after every reconnect;
-        yields the bare event dicts.
+        yields the bare event dicts (:data:`~trio_binance.messages.UserEvent`: check
+        ``event["e"]``, then ``cast()`` to its class, e.g.
+        :class:`~trio_binance.messages.ExecutionReport`).
 
         Raises:
             ValueError: ``api_key``/``api_secret`` were not given to the manager.
         """
         return self._ws_api_socket("user_socket", ("spot",), margin=False)
 
-    def margin_socket(self) -> StreamHandle:
+    def margin_socket(self) -> StreamHandle[UserEvent | N_co]:
         """Cross-margin user data, through a listen token renewed before it expires."""
         return self._ws_api_socket("margin_socket", ("margin",), margin=True)
 
-    def isolated_margin_socket(self, symbol: str) -> StreamHandle:
+    def isolated_margin_socket(self, symbol: str) -> StreamHandle[UserEvent | N_co]:
         """Isolated-margin user data of ``symbol``, through a renewed listen token."""
         pair = normalize_symbol(symbol).upper()
         return self._ws_api_socket(
             "isolated_margin_socket", ("isolated", pair), margin=True, symbol=pair
         )
 
-    def futures_user_socket(self) -> StreamHandle:
+    def futures_user_socket(self) -> StreamHandle[UserEvent | N_co]:
         """USD-M futures user data on the ``/private`` route, via a kept-alive listen key."""
         base = self._engine.endpoints.usdm_stream + "/private"
         return self._listen_key_socket("futures_user_socket", "usdm", Product.USDM, base)
 
-    def futures_socket(self) -> StreamHandle:
+    def futures_socket(self) -> StreamHandle[UserEvent | N_co]:
         """Alias of :meth:`futures_user_socket` (python-binance name)."""
         return self.futures_user_socket()
 
-    def coin_futures_user_socket(self) -> StreamHandle:
+    def coin_futures_user_socket(self) -> StreamHandle[UserEvent | N_co]:
         """COIN-M futures user data on dstream, via a kept-alive listen key."""
         base = self._engine.endpoints.coinm_stream
         return self._listen_key_socket("coin_futures_user_socket", "coinm", Product.COINM, base)
 
-    def coin_futures_socket(self) -> StreamHandle:
+    def coin_futures_socket(self) -> StreamHandle[UserEvent | N_co]:
         """Alias of :meth:`coin_futures_user_socket` (python-binance name)."""
         return self.coin_futures_user_socket()
 
-    def portfolio_margin_socket(self) -> StreamHandle:
+    def portfolio_margin_socket(self) -> StreamHandle[UserEvent | N_co]:
         """Portfolio-margin user data (``/pm``), via a kept-alive listen key."""
         base = self._engine.endpoints.pm_stream
         return self._listen_key_socket("portfolio_margin_socket", "pm", Product.USDM, base)
 
-    def options_user_socket(self) -> StreamHandle:
+    def options_user_socket(self) -> StreamHandle[UserEvent | N_co]:
         """Options user data on the ``/private`` route, via a kept-alive listen key."""
         base = self._engine.endpoints.options_stream + "/private"
         return self._listen_key_socket("options_user_socket", "options", Product.OPTIONS, base)
@@ -440,7 +484,7 @@ class BinanceSocketManager(StreamMethods):
         """A snapshot of every open connection's counters."""
         return self._engine.connection_stats()
 
-    def _open(self, request: StreamRequest) -> StreamHandle:
+    def _open(self, request: StreamRequest) -> StreamHandle[Any]:
         return self._engine.open(request, self._handle_options)
 
 
@@ -458,6 +502,46 @@ def _transport_for(transport: Transport | None, https_proxy: str | None) -> Tran
     return transport
 
 
+@overload
+def open_binance_streams(
+    api_key: str | None = None,
+    api_secret: str | None = None,
+    *,
+    tld: str = "com",
+    testnet: bool = False,
+    demo: bool = False,
+    endpoints: Endpoints | None = None,
+    transport: Transport | None = None,
+    https_proxy: str | None = None,
+    max_queue_size: int = 100,
+    overflow: Overflow | str = Overflow.BLOCK,
+    gap_notices: Literal[False] = False,
+    settings: Settings | None = None,
+    http_client: httpx.AsyncClient | None = None,
+    verbose: bool = False,
+    rng: random.Random | None = None,
+    time_unit: str | None = None,
+) -> AbstractAsyncContextManager[BinanceSocketManager[Never]]: ...
+@overload
+def open_binance_streams(
+    api_key: str | None = None,
+    api_secret: str | None = None,
+    *,
+    tld: str = "com",
+    testnet: bool = False,
+    demo: bool = False,
+    endpoints: Endpoints | None = None,
+    transport: Transport | None = None,
+    https_proxy: str | None = None,
+    max_queue_size: int = 100,
+    overflow: Overflow | str = Overflow.BLOCK,
+    gap_notices: bool,
+    settings: Settings | None = None,
+    http_client: httpx.AsyncClient | None = None,
+    verbose: bool = False,
+    rng: random.Random | None = None,
+    time_unit: str | None = None,
+) -> AbstractAsyncContextManager[BinanceSocketManager[Gap]]: ...
 @asynccontextmanager
 async def open_binance_streams(
     api_key: str | None = None,
@@ -477,7 +561,7 @@ async def open_binance_streams(
     verbose: bool = False,
     rng: random.Random | None = None,
     time_unit: str | None = None,
-) -> AsyncIterator[BinanceSocketManager]:
+) -> AsyncIterator[BinanceSocketManager[Any]]:
     """Open a stream manager that owns a nursery; everything closes when the block exits.
 
     Example::

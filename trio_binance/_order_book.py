@@ -30,7 +30,9 @@ import collections
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Mapping
 from operator import itemgetter
-from typing import Any, Final, Literal, NamedTuple, final
+from typing import Any, Final, Generic, Literal, NamedTuple, final, overload
+
+from typing_extensions import TypeVar
 
 from ._endpoints import Product
 
@@ -38,6 +40,7 @@ __all__ = [
     "SNAPSHOT_LIMITS",
     "BookSync",
     "DepthCache",
+    "NumberT",
     "OutOfSync",
     "ResyncReason",
     "Snapshot",
@@ -55,6 +58,11 @@ SNAPSHOT_LIMITS: Final[dict[Product, tuple[int, ...] | range]] = {
     Product.COINM: _FUTURES_LIMITS,
     Product.OPTIONS: (10, 20, 50, 100, 500, 1000),
 }
+
+#: The type of a book's prices and quantities: what its ``conv_type`` returns, ``float``
+#: unless you ask for, say, ``decimal.Decimal``.  ``DepthCache`` alone is
+#: ``DepthCache[float]``.
+NumberT = TypeVar("NumberT", default=float)
 
 #: Why a book stopped being in sync: a gap in the update ids (a missed update, or a
 #: snapshot older than the stream: with no event between them, the two look the
@@ -215,13 +223,18 @@ def _update(
 
 
 @final
-class DepthCache:
+class DepthCache(Generic[NumberT]):
     """A local order book: price levels on each side, kept in sync by the library.
 
     Prices and quantities are converted with ``conv_type`` (``float`` unless you ask
     for, say, ``decimal.Decimal``).  The object returned by a depth-cache handle is
     the live book: it changes only inside the handle's ``receive()``.  Call
     :meth:`copy` to keep a state.
+
+    For type checkers the book is generic in that number type: a book made with
+    ``conv_type=Decimal`` is a ``DepthCache[Decimal]``, and ``DepthCache`` alone
+    is ``DepthCache[float]``, whose :meth:`best_bid` is a
+    ``tuple[float, float] | None``.
 
     Trio-native reads (tuples, cheap): :meth:`best_bid`, :meth:`best_ask` (O(1)),
     :meth:`bids` and :meth:`asks` (O(k) for the top ``k``).  python-binance's methods
@@ -251,13 +264,17 @@ class DepthCache:
         "update_time",
     )
 
+    @overload
+    def __init__(self: DepthCache[float], symbol: str) -> None: ...
+    @overload
+    def __init__(self, symbol: str, conv_type: Callable[[str], NumberT]) -> None: ...
     def __init__(self, symbol: str, conv_type: Callable[[str], Any] = float) -> None:
         self.symbol = symbol
-        self.conv_type = conv_type
+        self.conv_type: Callable[[str], NumberT] = conv_type
         # Each side maps its keys (bid prices, ask prices negated) to quantities, and
         # lists the keys in ascending order, the best last (see _update).
-        self._bids: dict[Any, Any] = {}
-        self._asks: dict[Any, Any] = {}
+        self._bids: dict[Any, NumberT] = {}
+        self._asks: dict[Any, NumberT] = {}
         self._bid_order: list[Any] = []
         self._ask_order: list[Any] = []
         self._bid_keys: dict[str, Any] = {}
@@ -274,35 +291,35 @@ class DepthCache:
 
     # -- Trio-native reads -----------------------------------------------------
 
-    def best_bid(self) -> tuple[Any, Any] | None:
+    def best_bid(self) -> tuple[NumberT, NumberT] | None:
         """The highest bid ``(price, quantity)``, or ``None`` if there is none."""
         if not self._bid_order:
             return None
         price = self._bid_order[-1]
         return price, self._bids[price]
 
-    def best_ask(self) -> tuple[Any, Any] | None:
+    def best_ask(self) -> tuple[NumberT, NumberT] | None:
         """The lowest ask ``(price, quantity)``, or ``None`` if there is none."""
         if not self._ask_order:
             return None
         key = self._ask_order[-1]
         return -key, self._asks[key]
 
-    def bids(self, limit: int | None = None) -> list[tuple[Any, Any]]:
+    def bids(self, limit: int | None = None) -> list[tuple[NumberT, NumberT]]:
         """Bid levels ``(price, quantity)``, highest price first (at most ``limit``)."""
         side = self._bids
         if type(limit) is int and limit >= 0:
             return [(price, side[price]) for price in self._bid_order[: -limit - 1 : -1]]
         return [(price, side[price]) for price in self._bid_order[_top(limit)]]
 
-    def asks(self, limit: int | None = None) -> list[tuple[Any, Any]]:
+    def asks(self, limit: int | None = None) -> list[tuple[NumberT, NumberT]]:
         """Ask levels ``(price, quantity)``, lowest price first (at most ``limit``)."""
         side = self._asks
         if type(limit) is int and limit >= 0:
             return [(-key, side[key]) for key in self._ask_order[: -limit - 1 : -1]]
         return [(-key, side[key]) for key in self._ask_order[_top(limit)]]
 
-    def copy(self) -> DepthCache:
+    def copy(self) -> DepthCache[NumberT]:
         """An independent copy of the book as it is now."""
         other = DepthCache(self.symbol, self.conv_type)
         other._bids = dict(self._bids)
@@ -315,11 +332,11 @@ class DepthCache:
 
     # -- python-binance's DepthCache methods -------------------------------------
 
-    def get_bids(self) -> list[list[Any]]:
+    def get_bids(self) -> list[list[NumberT]]:
         """Every bid as a ``[price, quantity]`` list, highest price first (python-binance)."""
         return [[price, qty] for price, qty in self.bids()]
 
-    def get_asks(self) -> list[list[Any]]:
+    def get_asks(self) -> list[list[NumberT]]:
         """Every ask as a ``[price, quantity]`` list, lowest price first (python-binance)."""
         return [[price, qty] for price, qty in self.asks()]
 
@@ -367,7 +384,7 @@ class DepthCache:
     # -- updates (the library's side) --------------------------------------------
 
     def _load(self, snapshot: Snapshot) -> None:
-        conv = self.conv_type
+        conv: Callable[[str], Any] = self.conv_type  # (numbers that negate: check_conv_type)
         bids = {conv(p): conv(q) for p, q in snapshot.bids}
         asks = {conv(p): conv(q) for p, q in snapshot.asks}
         self._bids = {price: qty for price, qty in bids.items() if qty}
@@ -414,7 +431,7 @@ class BookSync:
         self.symbol = symbol
         self.spot = spot
         self.conv_type = conv_type
-        self.book: DepthCache | None = None
+        self.book: DepthCache[Any] | None = None
         self.buffered: collections.deque[dict[str, Any]] = collections.deque()
         self._joining = False  # a snapshot is loaded and no event has followed it yet
         self.applied = 0
@@ -532,7 +549,7 @@ class BookSync:
             self.discarded += 1
         if buffered and not self._joins(buffered[0], buffered[0]["U"], last):
             return False
-        book = DepthCache(self.symbol, self.conv_type)
+        book: DepthCache[Any] = DepthCache(self.symbol, self.conv_type)
         book._load(snapshot)
         self.book = book
         self._joining = True

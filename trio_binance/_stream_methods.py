@@ -10,6 +10,9 @@ here touches the network, so bad input fails at call time.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, Generic, Literal, overload
+
+from typing_extensions import Never, TypeVar
 
 from ._endpoints import Product
 from ._enums import (
@@ -40,17 +43,59 @@ from ._streams import (
     validate_expiration_date,
     validate_kline_interval,
 )
+from .messages import (
+    AggTrade,
+    AvgPrice,
+    BookTicker,
+    ContinuousKline,
+    DepthUpdate,
+    Envelope,
+    ForceOrder,
+    FuturesAggTrade,
+    FuturesBookTicker,
+    FuturesDepthUpdate,
+    FuturesTicker,
+    IndexPrice,
+    Kline,
+    MarkPrice,
+    MiniTicker,
+    OptionBookTicker,
+    OptionDepthUpdate,
+    OptionIndexPrice,
+    OptionMarkPrice,
+    OptionOpenInterest,
+    OptionSymbol,
+    OptionTicker,
+    OptionTrade,
+    PartialDepth,
+    Ticker,
+    Trade,
+)
 
-__all__ = ["StreamMethods"]
+__all__ = ["N_co", "StreamMethods"]
+
+#: What a manager's handles yield besides messages: ``Never`` (nothing), or ``Gap``
+#: for a manager with gap notices on.  ``StreamHandle[Trade | Never]`` is
+#: ``StreamHandle[Trade]`` to a type checker.
+N_co = TypeVar("N_co", covariant=True, default=Never)
+
+#: The ``depth`` values of :meth:`StreamMethods.depth_socket` that give diff updates.
+_DiffDepth = Literal["1", 1] | None
+#: Those that give partial books.
+_PartialDepth = Literal["5", "10", "20", 5, 10, 20]
 
 
-class StreamMethods(KlineIntervals):
+class StreamMethods(KlineIntervals, Generic[N_co]):
     """Market-data stream methods shared by the socket managers.
 
     Every method is synchronous: it checks its arguments and returns the handle
     :meth:`_open` gives for the request.  Single-stream methods give handles that
     yield bare payloads; the ``*multiplex_socket`` methods give handles that yield
     ``{"stream": name, "data": payload}`` envelopes, even for one stream.
+
+    Each handle is typed with its stream's :mod:`trio_binance.messages` class:
+    ``trade_socket()`` returns a ``StreamHandle[Trade]`` (``StreamHandle[Trade | Gap]``
+    on a manager with gap notices on).
 
     Symbols are case-insensitive (``"BTCUSDT"`` and ``"btcusdt"`` are the same
     stream).  ``futures_type`` accepts :class:`~trio_binance.FuturesType`,
@@ -65,30 +110,42 @@ class StreamMethods(KlineIntervals):
     WEBSOCKET_DEPTH_10 = "10"
     WEBSOCKET_DEPTH_20 = "20"
 
-    def _open(self, request: StreamRequest) -> StreamHandle:
+    def _open(self, request: StreamRequest) -> StreamHandle[Any]:
         """Open a handle for ``request``; implemented by the manager."""
         raise NotImplementedError
 
     # ----------------------------------------------------------------- helpers
 
-    def _spot(self, stream: str) -> StreamHandle:
+    def _spot(self, stream: str) -> StreamHandle[Any]:
         return self._open(build_request(Product.SPOT, [stream], multiplex=False))
 
-    def _futures(self, stream: str, futures_type: FuturesTypeLike) -> StreamHandle:
+    def _futures(self, stream: str, futures_type: FuturesTypeLike) -> StreamHandle[Any]:
         product = coerce_futures_type(futures_type).product
         return self._open(build_request(product, [stream], multiplex=False))
 
-    def _options(self, stream: str) -> StreamHandle:
+    def _options(self, stream: str) -> StreamHandle[Any]:
         return self._open(build_request(Product.OPTIONS, [stream], multiplex=False))
 
     # -------------------------------------------------------------------- spot
 
+    @overload
+    def depth_socket(
+        self, symbol: str, depth: _DiffDepth = None, interval: int | None = None
+    ) -> StreamHandle[DepthUpdate | N_co]: ...
+    @overload
+    def depth_socket(
+        self, symbol: str, depth: _PartialDepth, interval: int | None = None
+    ) -> StreamHandle[PartialDepth | N_co]: ...
+    @overload
+    def depth_socket(
+        self, symbol: str, depth: str | int | None = None, interval: int | None = None
+    ) -> StreamHandle[DepthUpdate | PartialDepth | N_co]: ...
     def depth_socket(
         self,
         symbol: str,
         depth: str | int | None = None,
         interval: int | None = None,
-    ) -> StreamHandle:
+    ) -> StreamHandle[DepthUpdate | PartialDepth | N_co]:
         """Spot order-book stream: diff updates or a partial book.
 
         ``depth=None`` (or ``"1"``) gives ``<symbol>@depth``, ``depthUpdate`` events
@@ -110,7 +167,9 @@ class StreamMethods(KlineIntervals):
         stream = f"{name}@depth{spot_depth_suffix(depth)}{spot_depth_interval_suffix(interval)}"
         return self._spot(stream)
 
-    def kline_socket(self, symbol: str, interval: str = KLINE_INTERVAL_1MINUTE) -> StreamHandle:
+    def kline_socket(
+        self, symbol: str, interval: str = KLINE_INTERVAL_1MINUTE
+    ) -> StreamHandle[Kline | N_co]:
         """Spot candlesticks, ``<symbol>@kline_<interval>``.
 
         Payload: ``{"e": "kline", "E", "s", "k": {"t", "T", "i", "o", "h", "l", "c",
@@ -127,7 +186,7 @@ class StreamMethods(KlineIntervals):
         name = normalize_symbol(symbol)
         return self._spot(f"{name}@kline_{validate_kline_interval(interval, Product.SPOT)}")
 
-    def miniticker_socket(self, update_time: int = 1000) -> StreamHandle:
+    def miniticker_socket(self, update_time: int = 1000) -> StreamHandle[list[MiniTicker] | N_co]:
         """Spot 24 h mini tickers of every symbol that changed, ``!miniTicker@arr``.
 
         Payload: a list of ``{"e": "24hrMiniTicker", "E", "s", "c", "o", "h", "l",
@@ -142,7 +201,7 @@ class StreamMethods(KlineIntervals):
         """
         return self._spot(spot_miniticker_stream(update_time))
 
-    def trade_socket(self, symbol: str) -> StreamHandle:
+    def trade_socket(self, symbol: str) -> StreamHandle[Trade | N_co]:
         """Spot trades, one message per trade, ``<symbol>@trade``.
 
         Payload: ``{"e": "trade", "E", "s", "t", "p", "q", "T", "m", "M"}``.
@@ -155,7 +214,7 @@ class StreamMethods(KlineIntervals):
         """
         return self._spot(f"{normalize_symbol(symbol)}@trade")
 
-    def aggtrade_socket(self, symbol: str) -> StreamHandle:
+    def aggtrade_socket(self, symbol: str) -> StreamHandle[AggTrade | N_co]:
         """Spot aggregate trades, ``<symbol>@aggTrade``.
 
         Payload: ``{"e": "aggTrade", "E", "s", "a", "p", "q", "f", "l", "T", "m", "M"}``.
@@ -168,7 +227,7 @@ class StreamMethods(KlineIntervals):
         """
         return self._spot(f"{normalize_symbol(symbol)}@aggTrade")
 
-    def symbol_miniticker_socket(self, symbol: str) -> StreamHandle:
+    def symbol_miniticker_socket(self, symbol: str) -> StreamHandle[MiniTicker | N_co]:
         """Spot 24 h mini ticker of one symbol, ``<symbol>@miniTicker``, every second.
 
         Payload: ``{"e": "24hrMiniTicker", "E", "s", "c", "o", "h", "l", "v", "q"}``.
@@ -181,7 +240,7 @@ class StreamMethods(KlineIntervals):
         """
         return self._spot(f"{normalize_symbol(symbol)}@miniTicker")
 
-    def symbol_ticker_socket(self, symbol: str) -> StreamHandle:
+    def symbol_ticker_socket(self, symbol: str) -> StreamHandle[Ticker | N_co]:
         """Spot 24 h ticker of one symbol, ``<symbol>@ticker``, every second.
 
         Payload: ``{"e": "24hrTicker", "E", "s", "p", "P", "w", "c", "b", "a", "o",
@@ -196,7 +255,7 @@ class StreamMethods(KlineIntervals):
         """
         return self._spot(f"{normalize_symbol(symbol)}@ticker")
 
-    def ticker_socket(self) -> StreamHandle:
+    def ticker_socket(self) -> StreamHandle[list[Ticker] | N_co]:
         """Spot all-market tickers, ``!ticker@arr``: retired by Binance on 2026-03-26.
 
         Kept so that ported code fails loudly instead of waiting on a silent stream.
@@ -208,7 +267,7 @@ class StreamMethods(KlineIntervals):
         """
         return self._spot("!ticker@arr")
 
-    def symbol_book_ticker_socket(self, symbol: str) -> StreamHandle:
+    def symbol_book_ticker_socket(self, symbol: str) -> StreamHandle[BookTicker | N_co]:
         """Spot best bid and ask of one symbol, real time, ``<symbol>@bookTicker``.
 
         Payload: ``{"u", "s", "b", "B", "a", "A"}`` (spot sends no event type or time).
@@ -221,7 +280,7 @@ class StreamMethods(KlineIntervals):
         """
         return self._spot(f"{normalize_symbol(symbol)}@bookTicker")
 
-    def book_ticker_socket(self) -> StreamHandle:
+    def book_ticker_socket(self) -> StreamHandle[BookTicker | N_co]:
         """Spot all-market book tickers, ``!bookTicker``: removed by Binance on 2022-12-07.
 
         Kept so that ported code fails loudly.  Use :meth:`symbol_book_ticker_socket`
@@ -233,7 +292,7 @@ class StreamMethods(KlineIntervals):
         """
         return self._spot("!bookTicker")
 
-    def avg_price_socket(self, symbol: str) -> StreamHandle:
+    def avg_price_socket(self, symbol: str) -> StreamHandle[AvgPrice | N_co]:
         """Spot current average price, ``<symbol>@avgPrice``, every second.
 
         Not in python-binance.  Payload: ``{"e": "avgPrice", "E", "s", "i", "w",
@@ -247,7 +306,7 @@ class StreamMethods(KlineIntervals):
         """
         return self._spot(f"{normalize_symbol(symbol)}@avgPrice")
 
-    def multiplex_socket(self, streams: Iterable[str]) -> StreamHandle:
+    def multiplex_socket(self, streams: Iterable[str]) -> StreamHandle[Envelope | N_co]:
         """Several spot streams on one handle, by their Binance names.
 
         Payload: ``{"stream": "<name>", "data": <that stream's payload>}``.  Names
@@ -272,7 +331,7 @@ class StreamMethods(KlineIntervals):
         interval: str = KLINE_INTERVAL_1MINUTE,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
         contract_type: ContractTypeLike = ContractType.PERPETUAL,
-    ) -> StreamHandle:
+    ) -> StreamHandle[ContinuousKline | N_co]:
         """Continuous-contract candlesticks, ``<pair>_<contract>@continuousKline_<interval>``.
 
         Payload: ``{"e": "continuous_kline", "E", "ps", "ct", "k": {...}}`` every
@@ -298,7 +357,7 @@ class StreamMethods(KlineIntervals):
         symbol: str,
         interval: str = KLINE_INTERVAL_1MINUTE,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
-    ) -> StreamHandle:
+    ) -> StreamHandle[Kline | N_co]:
         """Futures candlesticks of one contract, ``<symbol>@kline_<interval>``.
 
         Not in python-binance.  USD-M streams go to ``/market``.
@@ -321,7 +380,7 @@ class StreamMethods(KlineIntervals):
 
     def aggtrade_futures_socket(
         self, symbol: str, futures_type: FuturesTypeLike = FuturesType.USD_M
-    ) -> StreamHandle:
+    ) -> StreamHandle[FuturesAggTrade | N_co]:
         """Futures aggregate trades, ``<symbol>@aggTrade`` (USD-M ``/market``), every 100 ms.
 
         Payload: ``{"e": "aggTrade", "E", "s", "a", "p", "q", "f", "l", "T", "m"}``.
@@ -335,7 +394,7 @@ class StreamMethods(KlineIntervals):
         """
         return self._futures(f"{normalize_symbol(symbol)}@aggTrade", futures_type)
 
-    def futures_ticker_socket(self) -> StreamHandle:
+    def futures_ticker_socket(self) -> StreamHandle[list[FuturesTicker] | N_co]:
         """USD-M 24 h tickers of every changed symbol, ``!ticker@arr`` (``/market``).
 
         Payload: a list of ``{"e": "24hrTicker", "E", "s", "p", "P", "c", "o", "h",
@@ -343,14 +402,14 @@ class StreamMethods(KlineIntervals):
         """
         return self._futures("!ticker@arr", FuturesType.USD_M)
 
-    def futures_coin_ticker_socket(self) -> StreamHandle:
+    def futures_coin_ticker_socket(self) -> StreamHandle[list[FuturesTicker] | N_co]:
         """COIN-M 24 h tickers of every changed symbol, ``!ticker@arr`` on the COIN-M host.
 
         Payload: a list of ``{"e": "24hrTicker", "E", "s", "c", ...}``, every second.
         """
         return self._futures("!ticker@arr", FuturesType.COIN_M)
 
-    def index_price_socket(self, symbol: str, fast: bool = True) -> StreamHandle:
+    def index_price_socket(self, symbol: str, fast: bool = True) -> StreamHandle[IndexPrice | N_co]:
         """COIN-M index price of a pair, ``<pair>@indexPrice[@1s]``.
 
         Payload: ``{"e": "indexPriceUpdate", "E", "i", "p"}``.
@@ -371,7 +430,7 @@ class StreamMethods(KlineIntervals):
         symbol: str,
         fast: bool = True,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
-    ) -> StreamHandle:
+    ) -> StreamHandle[MarkPrice | N_co]:
         """Mark price and funding of one contract, ``<symbol>@markPrice[@1s]`` (``/market``).
 
         Payload: ``{"e": "markPriceUpdate", "E", "s", "p", "i", "P", "r", "T"}``
@@ -390,7 +449,7 @@ class StreamMethods(KlineIntervals):
 
     def all_mark_price_socket(
         self, fast: bool = True, futures_type: FuturesTypeLike = FuturesType.USD_M
-    ) -> StreamHandle:
+    ) -> StreamHandle[list[MarkPrice] | N_co]:
         """Mark prices of every contract, ``!markPrice@arr[@1s]`` (``/market``).
 
         Payload: a list of ``markPriceUpdate`` objects as in
@@ -408,7 +467,7 @@ class StreamMethods(KlineIntervals):
 
     def symbol_ticker_futures_socket(
         self, symbol: str, futures_type: FuturesTypeLike = FuturesType.USD_M
-    ) -> StreamHandle:
+    ) -> StreamHandle[FuturesBookTicker | N_co]:
         """Best bid and ask of one contract, ``<symbol>@bookTicker`` (USD-M ``/public``).
 
         Despite its name this is the *book* ticker, as in python-binance; for the
@@ -427,7 +486,7 @@ class StreamMethods(KlineIntervals):
 
     def individual_symbol_ticker_futures_socket(
         self, symbol: str, futures_type: FuturesTypeLike = FuturesType.USD_M
-    ) -> StreamHandle:
+    ) -> StreamHandle[FuturesTicker | N_co]:
         """24 h ticker of one contract, ``<symbol>@ticker`` (USD-M ``/market``).
 
         Payload: ``{"e": "24hrTicker", "E", "s", "p", "P", "w", "c", "Q", "o", "h",
@@ -446,7 +505,7 @@ class StreamMethods(KlineIntervals):
         self,
         channel: str = "!bookTicker",
         futures_type: FuturesTypeLike = FuturesType.USD_M,
-    ) -> StreamHandle:
+    ) -> StreamHandle[Any | N_co]:
         """An all-market futures stream by name, by default ``!bookTicker``.
 
         ``channel`` is a Binance stream name such as ``"!bookTicker"`` (every
@@ -468,7 +527,7 @@ class StreamMethods(KlineIntervals):
         depth: str | int = "10",
         futures_type: FuturesTypeLike = FuturesType.USD_M,
         speed: str | int | None = None,
-    ) -> StreamHandle:
+    ) -> StreamHandle[FuturesDepthUpdate | N_co]:
         """Futures partial book, ``<symbol>@depth<N>[@speed]`` (USD-M ``/public``).
 
         Payload: a ``depthUpdate`` event ``{"e", "E", "T", "s", "U", "u", "pu", "b",
@@ -493,7 +552,7 @@ class StreamMethods(KlineIntervals):
         symbol: str,
         speed: str | int | None = None,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
-    ) -> StreamHandle:
+    ) -> StreamHandle[FuturesDepthUpdate | N_co]:
         """Futures diff book updates, ``<symbol>@depth[@speed]`` (not in python-binance).
 
         Payload: ``{"e": "depthUpdate", "E", "T", "s", "U", "u", "pu", "b", "a"}``;
@@ -514,7 +573,7 @@ class StreamMethods(KlineIntervals):
 
     def futures_rpi_depth_socket(
         self, symbol: str, futures_type: FuturesTypeLike = FuturesType.USD_M
-    ) -> StreamHandle:
+    ) -> StreamHandle[FuturesDepthUpdate | N_co]:
         """USD-M book including RPI orders, ``<symbol>@rpiDepth@500ms`` (``/public``).
 
         Payload: ``depthUpdate`` events as in :meth:`futures_diff_depth_socket`,
@@ -538,7 +597,7 @@ class StreamMethods(KlineIntervals):
         self,
         symbol: str | None = None,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
-    ) -> StreamHandle:
+    ) -> StreamHandle[ForceOrder | N_co]:
         """Liquidation orders, ``<symbol>@forceOrder`` or ``!forceOrder@arr``.
 
         Not in python-binance.
@@ -562,7 +621,7 @@ class StreamMethods(KlineIntervals):
         streams: Iterable[str],
         futures_type: FuturesTypeLike = FuturesType.USD_M,
         category: str = ROUTE_MARKET,
-    ) -> StreamHandle:
+    ) -> StreamHandle[Envelope | N_co]:
         """Several futures streams on one handle, by their Binance names.
 
         Payload: ``{"stream": "<name>", "data": <payload>}``.  On USD-M each stream
@@ -584,11 +643,13 @@ class StreamMethods(KlineIntervals):
 
     # ----------------------------------------------------------------- options
 
-    def options_ticker_socket(self, symbol: str) -> StreamHandle:
+    def options_ticker_socket(self, symbol: str) -> StreamHandle[OptionTicker | N_co]:
         """24 h ticker of one option, ``<symbol>@optionTicker`` (``/public``), every second.
 
-        Payload: a ``{"e": "24hrTicker", "E", "s", ...}`` object with the option's
-        24 h statistics, best quotes, greeks and implied volatilities.
+        Payload: a ``{"e": "24hrTicker", "E", "s", "p", "c", "o", "h", "l", "v", ...}``
+        object with the option's 24 h statistics
+        (:class:`~trio_binance.messages.OptionTicker`); greeks and implied
+        volatilities are in :meth:`options_mark_price_socket`.
 
         Args:
             symbol: Option symbol, e.g. ``"BTC-251226-110000-C"``.
@@ -600,7 +661,7 @@ class StreamMethods(KlineIntervals):
 
     def options_ticker_by_expiration_socket(
         self, symbol: str, expiration_date: str
-    ) -> StreamHandle:
+    ) -> StreamHandle[list[OptionTicker] | N_co]:
         """Tickers of every option of one underlying and expiry (``/public``).
 
         Stream ``<underlying>@optionTicker@<YYMMDD>``; payload: ``24hrTicker``
@@ -616,7 +677,7 @@ class StreamMethods(KlineIntervals):
         name = normalize_symbol(symbol, "symbol (underlying)")
         return self._options(f"{name}@optionTicker@{validate_expiration_date(expiration_date)}")
 
-    def options_recent_trades_socket(self, symbol: str) -> StreamHandle:
+    def options_recent_trades_socket(self, symbol: str) -> StreamHandle[OptionTrade | N_co]:
         """Option trades, ``<symbol>@optionTrade`` (``/public``).
 
         Payload: ``{"e": "trade", "E", "s", "t", "p", "q", "X", "S", "m", "T"}``.
@@ -631,7 +692,7 @@ class StreamMethods(KlineIntervals):
 
     def options_kline_socket(
         self, symbol: str, interval: str = KLINE_INTERVAL_1MINUTE
-    ) -> StreamHandle:
+    ) -> StreamHandle[Kline | N_co]:
         """Option candlesticks, ``<symbol>@kline_<interval>`` (``/market``), every second.
 
         Payload: ``{"e": "kline", "E", "s", "k": {"t", "T", "i", "o", "h", "l", "c",
@@ -650,7 +711,7 @@ class StreamMethods(KlineIntervals):
 
     def options_depth_socket(
         self, symbol: str, depth: str | int = "10", speed: str | int = "500ms"
-    ) -> StreamHandle:
+    ) -> StreamHandle[OptionDepthUpdate | N_co]:
         """Option partial book, ``<symbol>@depth<N>@<speed>`` (``/public``).
 
         Payload: ``{"e": "depthUpdate", "E", "T", "s", "U", "u", "pu", "b", "a"}``
@@ -667,7 +728,9 @@ class StreamMethods(KlineIntervals):
         name = normalize_symbol(symbol)
         return self._options(f"{name}@depth{partial_depth(depth)}{options_speed_suffix(speed)}")
 
-    def options_diff_depth_socket(self, symbol: str, speed: str | int = "500ms") -> StreamHandle:
+    def options_diff_depth_socket(
+        self, symbol: str, speed: str | int = "500ms"
+    ) -> StreamHandle[OptionDepthUpdate | N_co]:
         """Option diff book updates, ``<symbol>@depth@<speed>`` (``/public``).
 
         Not in python-binance.  Payload: ``depthUpdate`` events with ``U``, ``u`` and
@@ -682,7 +745,7 @@ class StreamMethods(KlineIntervals):
         """
         return self._options(f"{normalize_symbol(symbol)}@depth{options_speed_suffix(speed)}")
 
-    def options_book_ticker_socket(self, symbol: str) -> StreamHandle:
+    def options_book_ticker_socket(self, symbol: str) -> StreamHandle[OptionBookTicker | N_co]:
         """Best bid and ask of one option, real time, ``<symbol>@bookTicker`` (``/public``).
 
         Payload: a ``{"e": "bookTicker", "s", "b", "B", "a", "A", ...}`` object.
@@ -695,7 +758,7 @@ class StreamMethods(KlineIntervals):
         """
         return self._options(f"{normalize_symbol(symbol)}@bookTicker")
 
-    def options_new_symbol_socket(self) -> StreamHandle:
+    def options_new_symbol_socket(self) -> StreamHandle[OptionSymbol | N_co]:
         """Newly listed options, ``!optionSymbol`` (``/market``).
 
         Payload: an ``{"e": "optionSymbol", "E", "s", ...}`` object describing the
@@ -703,7 +766,9 @@ class StreamMethods(KlineIntervals):
         """
         return self._options("!optionSymbol")
 
-    def options_open_interest_socket(self, symbol: str, expiration_date: str) -> StreamHandle:
+    def options_open_interest_socket(
+        self, symbol: str, expiration_date: str
+    ) -> StreamHandle[list[OptionOpenInterest] | N_co]:
         """Open interest per option of one underlying and expiry, every 60 s (``/market``).
 
         Stream ``<underlying>@optionOpenInterest@<YYMMDD>``; the word is the module
@@ -722,7 +787,7 @@ class StreamMethods(KlineIntervals):
         expiry = validate_expiration_date(expiration_date)
         return self._options(f"{name}@{OPTIONS_OPEN_INTEREST_WORD}@{expiry}")
 
-    def options_mark_price_socket(self, symbol: str) -> StreamHandle:
+    def options_mark_price_socket(self, symbol: str) -> StreamHandle[list[OptionMarkPrice] | N_co]:
         """Mark prices and greeks of every option of an underlying (``/market``).
 
         Stream ``<underlying>@optionMarkPrice``, every second.  Payload: a list of
@@ -738,14 +803,14 @@ class StreamMethods(KlineIntervals):
         name = normalize_symbol(symbol, "symbol (underlying)")
         return self._options(f"{name}@optionMarkPrice")
 
-    def options_index_price_socket(self) -> StreamHandle:
+    def options_index_price_socket(self) -> StreamHandle[list[OptionIndexPrice] | N_co]:
         """Index prices of every options underlying, ``!index@arr`` (``/market``), every second.
 
         Payload: a list of ``{"e": "indexPrice", "E", "s", "p"}`` objects.
         """
         return self._options("!index@arr")
 
-    def options_multiplex_socket(self, streams: Iterable[str]) -> StreamHandle:
+    def options_multiplex_socket(self, streams: Iterable[str]) -> StreamHandle[Envelope | N_co]:
         """Several options streams on one handle, by their Binance names.
 
         Payload: ``{"stream": "<name>", "data": <payload>}``.  Each stream is routed

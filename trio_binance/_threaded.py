@@ -19,6 +19,8 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, final
 
+from typing_extensions import Never
+
 from ._endpoints import Endpoints
 from ._enums import (
     KLINE_INTERVAL_1MINUTE,
@@ -35,6 +37,36 @@ from ._stream_methods import StreamMethods
 from ._streams import StreamRequest
 from ._threaded_base import Callback, Handle, ThreadedManager, consumed
 from ._transport import Transport
+from .messages import (
+    AggTrade,
+    AvgPrice,
+    BookTicker,
+    ContinuousKline,
+    DepthUpdate,
+    Envelope,
+    ErrorMessage,
+    ForceOrder,
+    FuturesAggTrade,
+    FuturesBookTicker,
+    FuturesDepthUpdate,
+    FuturesTicker,
+    IndexPrice,
+    Kline,
+    MarkPrice,
+    MiniTicker,
+    OptionBookTicker,
+    OptionDepthUpdate,
+    OptionIndexPrice,
+    OptionMarkPrice,
+    OptionOpenInterest,
+    OptionSymbol,
+    OptionTicker,
+    OptionTrade,
+    PartialDepth,
+    Ticker,
+    Trade,
+    UserEvent,
+)
 
 __all__ = ["SOCKET_SHAPES", "Shape", "ThreadedWebsocketManager"]
 
@@ -114,14 +146,14 @@ SOCKET_SHAPES: Final[Mapping[str, Shape]] = {
 
 
 @final
-class _Combined(StreamMethods):
+class _Combined(StreamMethods[Never]):
     """The stream methods with handles that yield envelopes, as python-binance's
     ``stream?streams=`` sockets do, even for a single stream."""
 
     def __init__(self, bsm: BinanceSocketManager) -> None:
         self._bsm = bsm
 
-    def _open(self, request: StreamRequest) -> StreamHandle:
+    def _open(self, request: StreamRequest) -> StreamHandle[Any]:
         return self._bsm._open(dataclasses.replace(request, multiplex=True))
 
 
@@ -247,7 +279,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
                 "ThreadedWebsocketManager ignores loop: it runs callbacks on a loop of its own"
             )
 
-    def _start(self, method_name: str, callback: Callback, **params: Any) -> str:
+    def _start(self, method_name: str, callback: Callback[Any], **params: Any) -> str:
         """Open ``BinanceSocketManager.<method_name>(**params)`` in python-binance's shape."""
         shape = SOCKET_SHAPES[method_name]
         if "streams" in params:
@@ -268,7 +300,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_depth_socket(
         self,
-        callback: Callback,
+        callback: Callback[DepthUpdate | PartialDepth | ErrorMessage],
         symbol: str,
         depth: str | int | None = None,
         interval: int | None = None,
@@ -282,7 +314,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_kline_socket(
         self,
-        callback: Callback,
+        callback: Callback[Kline | ErrorMessage],
         symbol: str,
         interval: str = KLINE_INTERVAL_1MINUTE,
     ) -> str:
@@ -293,7 +325,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("kline_socket", callback, symbol=symbol, interval=interval)
 
-    def start_miniticker_socket(self, callback: Callback, update_time: int = 1000) -> str:
+    def start_miniticker_socket(
+        self, callback: Callback[list[MiniTicker] | ErrorMessage], update_time: int = 1000
+    ) -> str:
         """Spot 24 h mini tickers of every symbol that changed, ``!miniTicker@arr``.
 
         Calls back with bare payloads.
@@ -301,7 +335,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("miniticker_socket", callback, update_time=update_time)
 
-    def start_trade_socket(self, callback: Callback, symbol: str) -> str:
+    def start_trade_socket(self, callback: Callback[Trade | ErrorMessage], symbol: str) -> str:
         """Spot trades, one message per trade, ``<symbol>@trade``.
 
         Calls back with bare payloads.
@@ -309,7 +343,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("trade_socket", callback, symbol=symbol)
 
-    def start_aggtrade_socket(self, callback: Callback, symbol: str) -> str:
+    def start_aggtrade_socket(
+        self, callback: Callback[AggTrade | ErrorMessage], symbol: str
+    ) -> str:
         """Spot aggregate trades, ``<symbol>@aggTrade``.
 
         Calls back with bare payloads.
@@ -317,7 +353,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("aggtrade_socket", callback, symbol=symbol)
 
-    def start_symbol_miniticker_socket(self, callback: Callback, symbol: str) -> str:
+    def start_symbol_miniticker_socket(
+        self, callback: Callback[MiniTicker | ErrorMessage], symbol: str
+    ) -> str:
         """Spot 24 h mini ticker of one symbol, ``<symbol>@miniTicker``, every second.
 
         Calls back with bare payloads.
@@ -325,7 +363,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("symbol_miniticker_socket", callback, symbol=symbol)
 
-    def start_symbol_ticker_socket(self, callback: Callback, symbol: str) -> str:
+    def start_symbol_ticker_socket(
+        self, callback: Callback[Ticker | ErrorMessage], symbol: str
+    ) -> str:
         """Spot 24 h ticker of one symbol, ``<symbol>@ticker``, every second.
 
         Calls back with bare payloads.
@@ -333,7 +373,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("symbol_ticker_socket", callback, symbol=symbol)
 
-    def start_ticker_socket(self, callback: Callback) -> str:
+    def start_ticker_socket(self, callback: Callback[list[Ticker] | ErrorMessage]) -> str:
         """Spot all-market tickers, ``!ticker@arr``: retired by Binance on 2026-03-26.
 
         Calls back with bare payloads.
@@ -341,7 +381,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("ticker_socket", callback)
 
-    def start_symbol_book_ticker_socket(self, callback: Callback, symbol: str) -> str:
+    def start_symbol_book_ticker_socket(
+        self, callback: Callback[BookTicker | ErrorMessage], symbol: str
+    ) -> str:
         """Spot best bid and ask of one symbol, real time, ``<symbol>@bookTicker``.
 
         Calls back with bare payloads.
@@ -349,7 +391,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("symbol_book_ticker_socket", callback, symbol=symbol)
 
-    def start_book_ticker_socket(self, callback: Callback) -> str:
+    def start_book_ticker_socket(self, callback: Callback[BookTicker | ErrorMessage]) -> str:
         """Spot all-market book tickers, ``!bookTicker``: removed by Binance on 2022-12-07.
 
         Calls back with bare payloads.
@@ -357,7 +399,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("book_ticker_socket", callback)
 
-    def start_avg_price_socket(self, callback: Callback, symbol: str) -> str:
+    def start_avg_price_socket(
+        self, callback: Callback[AvgPrice | ErrorMessage], symbol: str
+    ) -> str:
         """Spot current average price, ``<symbol>@avgPrice``, every second.
 
         Calls back with bare payloads.
@@ -365,7 +409,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("avg_price_socket", callback, symbol=symbol)
 
-    def start_multiplex_socket(self, callback: Callback, streams: Iterable[str]) -> str:
+    def start_multiplex_socket(
+        self, callback: Callback[Envelope | ErrorMessage], streams: Iterable[str]
+    ) -> str:
         """Several spot streams on one handle, by their Binance names.
 
         Calls back with ``{"stream", "data"}`` envelopes.
@@ -377,7 +423,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_kline_futures_socket(
         self,
-        callback: Callback,
+        callback: Callback[ContinuousKline | ErrorMessage],
         symbol: str,
         interval: str = KLINE_INTERVAL_1MINUTE,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
@@ -399,7 +445,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_futures_kline_socket(
         self,
-        callback: Callback,
+        callback: Callback[Envelope[Kline] | ErrorMessage],
         symbol: str,
         interval: str = KLINE_INTERVAL_1MINUTE,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
@@ -420,7 +466,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_aggtrade_futures_socket(
         self,
-        callback: Callback,
+        callback: Callback[Envelope[FuturesAggTrade] | ErrorMessage],
         symbol: str,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
     ) -> str:
@@ -437,7 +483,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
             futures_type=futures_type,
         )
 
-    def start_futures_ticker_socket(self, callback: Callback) -> str:
+    def start_futures_ticker_socket(
+        self, callback: Callback[Envelope[list[FuturesTicker]] | ErrorMessage]
+    ) -> str:
         """USD-M 24 h tickers of every changed symbol, ``!ticker@arr`` (``/market``).
 
         Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
@@ -446,7 +494,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("futures_ticker_socket", callback)
 
-    def start_futures_coin_ticker_socket(self, callback: Callback) -> str:
+    def start_futures_coin_ticker_socket(
+        self, callback: Callback[Envelope[list[FuturesTicker]] | ErrorMessage]
+    ) -> str:
         """COIN-M 24 h tickers of every changed symbol, ``!ticker@arr`` on the COIN-M host.
 
         Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
@@ -455,7 +505,12 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("futures_coin_ticker_socket", callback)
 
-    def start_index_price_socket(self, callback: Callback, symbol: str, fast: bool = True) -> str:
+    def start_index_price_socket(
+        self,
+        callback: Callback[Envelope[IndexPrice] | ErrorMessage],
+        symbol: str,
+        fast: bool = True,
+    ) -> str:
         """COIN-M index price of a pair, ``<pair>@indexPrice[@1s]``.
 
         Calls back with ``{"stream", "data"}`` envelopes, as python-binance (whose futures
@@ -466,7 +521,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_symbol_mark_price_socket(
         self,
-        callback: Callback,
+        callback: Callback[Envelope[MarkPrice] | ErrorMessage],
         symbol: str,
         fast: bool = True,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
@@ -487,7 +542,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_all_mark_price_socket(
         self,
-        callback: Callback,
+        callback: Callback[Envelope[list[MarkPrice]] | ErrorMessage],
         fast: bool = True,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
     ) -> str:
@@ -501,7 +556,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_symbol_ticker_futures_socket(
         self,
-        callback: Callback,
+        callback: Callback[Envelope[FuturesBookTicker] | ErrorMessage],
         symbol: str,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
     ) -> str:
@@ -520,7 +575,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_individual_symbol_ticker_futures_socket(
         self,
-        callback: Callback,
+        callback: Callback[Envelope[FuturesTicker] | ErrorMessage],
         symbol: str,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
     ) -> str:
@@ -539,7 +594,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_all_ticker_futures_socket(
         self,
-        callback: Callback,
+        callback: Callback[Envelope[Any] | ErrorMessage],
         futures_type: FuturesTypeLike = FuturesType.USD_M,
         channel: str = "!bookTicker",
     ) -> str:
@@ -558,7 +613,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_futures_depth_socket(
         self,
-        callback: Callback,
+        callback: Callback[Envelope[FuturesDepthUpdate] | ErrorMessage],
         symbol: str,
         depth: str | int = "10",
         futures_type: FuturesTypeLike = FuturesType.USD_M,
@@ -581,7 +636,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_futures_diff_depth_socket(
         self,
-        callback: Callback,
+        callback: Callback[Envelope[FuturesDepthUpdate] | ErrorMessage],
         symbol: str,
         speed: str | int | None = None,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
@@ -602,7 +657,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_futures_rpi_depth_socket(
         self,
-        callback: Callback,
+        callback: Callback[Envelope[FuturesDepthUpdate] | ErrorMessage],
         symbol: str,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
     ) -> str:
@@ -621,7 +676,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_force_order_socket(
         self,
-        callback: Callback,
+        callback: Callback[Envelope[ForceOrder] | ErrorMessage],
         symbol: str | None = None,
         futures_type: FuturesTypeLike = FuturesType.USD_M,
     ) -> str:
@@ -635,7 +690,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_futures_multiplex_socket(
         self,
-        callback: Callback,
+        callback: Callback[Envelope | ErrorMessage],
         streams: Iterable[str],
         futures_type: FuturesTypeLike = FuturesType.USD_M,
         category: str = "market",
@@ -655,7 +710,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     # ------------------------------------------------------- options streams
 
-    def start_options_ticker_socket(self, callback: Callback, symbol: str) -> str:
+    def start_options_ticker_socket(
+        self, callback: Callback[OptionTicker | ErrorMessage], symbol: str
+    ) -> str:
         """24 h ticker of one option, ``<symbol>@optionTicker`` (``/public``), every second.
 
         Calls back with bare payloads.
@@ -665,7 +722,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_options_ticker_by_expiration_socket(
         self,
-        callback: Callback,
+        callback: Callback[list[OptionTicker] | ErrorMessage],
         symbol: str,
         expiration_date: str,
     ) -> str:
@@ -681,7 +738,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
             expiration_date=expiration_date,
         )
 
-    def start_options_recent_trades_socket(self, callback: Callback, symbol: str) -> str:
+    def start_options_recent_trades_socket(
+        self, callback: Callback[OptionTrade | ErrorMessage], symbol: str
+    ) -> str:
         """Option trades, ``<symbol>@optionTrade`` (``/public``).
 
         Calls back with bare payloads.
@@ -691,7 +750,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_options_kline_socket(
         self,
-        callback: Callback,
+        callback: Callback[Kline | ErrorMessage],
         symbol: str,
         interval: str = KLINE_INTERVAL_1MINUTE,
     ) -> str:
@@ -704,7 +763,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_options_depth_socket(
         self,
-        callback: Callback,
+        callback: Callback[OptionDepthUpdate | ErrorMessage],
         symbol: str,
         depth: str | int = "10",
         speed: str | int = "500ms",
@@ -724,7 +783,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_options_diff_depth_socket(
         self,
-        callback: Callback,
+        callback: Callback[OptionDepthUpdate | ErrorMessage],
         symbol: str,
         speed: str | int = "500ms",
     ) -> str:
@@ -735,7 +794,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("options_diff_depth_socket", callback, symbol=symbol, speed=speed)
 
-    def start_options_book_ticker_socket(self, callback: Callback, symbol: str) -> str:
+    def start_options_book_ticker_socket(
+        self, callback: Callback[OptionBookTicker | ErrorMessage], symbol: str
+    ) -> str:
         """Best bid and ask of one option, real time, ``<symbol>@bookTicker`` (``/public``).
 
         Calls back with bare payloads.
@@ -743,7 +804,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("options_book_ticker_socket", callback, symbol=symbol)
 
-    def start_options_new_symbol_socket(self, callback: Callback) -> str:
+    def start_options_new_symbol_socket(
+        self, callback: Callback[OptionSymbol | ErrorMessage]
+    ) -> str:
         """Newly listed options, ``!optionSymbol`` (``/market``).
 
         Calls back with bare payloads.
@@ -753,7 +816,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     def start_options_open_interest_socket(
         self,
-        callback: Callback,
+        callback: Callback[list[OptionOpenInterest] | ErrorMessage],
         symbol: str,
         expiration_date: str,
     ) -> str:
@@ -769,7 +832,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
             expiration_date=expiration_date,
         )
 
-    def start_options_mark_price_socket(self, callback: Callback, symbol: str) -> str:
+    def start_options_mark_price_socket(
+        self, callback: Callback[list[OptionMarkPrice] | ErrorMessage], symbol: str
+    ) -> str:
         """Mark prices and greeks of every option of an underlying (``/market``).
 
         Calls back with bare payloads.
@@ -777,7 +842,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("options_mark_price_socket", callback, symbol=symbol)
 
-    def start_options_index_price_socket(self, callback: Callback) -> str:
+    def start_options_index_price_socket(
+        self, callback: Callback[list[OptionIndexPrice] | ErrorMessage]
+    ) -> str:
         """Index prices of every options underlying, ``!index@arr`` (``/market``), every second.
 
         Calls back with bare payloads.
@@ -785,7 +852,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("options_index_price_socket", callback)
 
-    def start_options_multiplex_socket(self, callback: Callback, streams: Iterable[str]) -> str:
+    def start_options_multiplex_socket(
+        self, callback: Callback[Envelope | ErrorMessage], streams: Iterable[str]
+    ) -> str:
         """Several options streams on one handle, by their Binance names.
 
         Calls back with ``{"stream", "data"}`` envelopes.
@@ -795,7 +864,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
 
     # ----------------------------------------------------- user-data streams
 
-    def start_user_socket(self, callback: Callback) -> str:
+    def start_user_socket(self, callback: Callback[UserEvent | ErrorMessage]) -> str:
         """Spot user data (account, balance and order events) over the WebSocket API.
 
         Calls back with bare payloads.
@@ -803,7 +872,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("user_socket", callback)
 
-    def start_margin_socket(self, callback: Callback) -> str:
+    def start_margin_socket(self, callback: Callback[UserEvent | ErrorMessage]) -> str:
         """Cross-margin user data, through a listen token renewed before it expires.
 
         Calls back with bare payloads.
@@ -811,7 +880,9 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("margin_socket", callback)
 
-    def start_isolated_margin_socket(self, callback: Callback, symbol: str) -> str:
+    def start_isolated_margin_socket(
+        self, callback: Callback[UserEvent | ErrorMessage], symbol: str
+    ) -> str:
         """Isolated-margin user data of ``symbol``, through a renewed listen token.
 
         Calls back with bare payloads.
@@ -819,7 +890,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("isolated_margin_socket", callback, symbol=symbol)
 
-    def start_futures_user_socket(self, callback: Callback) -> str:
+    def start_futures_user_socket(self, callback: Callback[UserEvent | ErrorMessage]) -> str:
         """USD-M futures user data on the ``/private`` route, via a kept-alive listen key.
 
         Calls back with bare payloads.
@@ -827,7 +898,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("futures_user_socket", callback)
 
-    def start_futures_socket(self, callback: Callback) -> str:
+    def start_futures_socket(self, callback: Callback[UserEvent | ErrorMessage]) -> str:
         """Alias of :meth:`futures_user_socket` (python-binance name).
 
         Calls back with bare payloads.
@@ -835,7 +906,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("futures_socket", callback)
 
-    def start_coin_futures_user_socket(self, callback: Callback) -> str:
+    def start_coin_futures_user_socket(self, callback: Callback[UserEvent | ErrorMessage]) -> str:
         """COIN-M futures user data on dstream, via a kept-alive listen key.
 
         Calls back with bare payloads.
@@ -843,7 +914,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("coin_futures_user_socket", callback)
 
-    def start_coin_futures_socket(self, callback: Callback) -> str:
+    def start_coin_futures_socket(self, callback: Callback[UserEvent | ErrorMessage]) -> str:
         """Alias of :meth:`coin_futures_user_socket` (python-binance name).
 
         Calls back with bare payloads.
@@ -851,7 +922,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("coin_futures_socket", callback)
 
-    def start_portfolio_margin_socket(self, callback: Callback) -> str:
+    def start_portfolio_margin_socket(self, callback: Callback[UserEvent | ErrorMessage]) -> str:
         """Portfolio-margin user data (``/pm``), via a kept-alive listen key.
 
         Calls back with bare payloads.
@@ -859,7 +930,7 @@ class ThreadedWebsocketManager(ThreadedManager, KlineIntervals):
         """
         return self._start("portfolio_margin_socket", callback)
 
-    def start_options_user_socket(self, callback: Callback) -> str:
+    def start_options_user_socket(self, callback: Callback[UserEvent | ErrorMessage]) -> str:
         """Options user data on the ``/private`` route, via a kept-alive listen key.
 
         Calls back with bare payloads.

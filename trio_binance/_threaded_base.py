@@ -19,7 +19,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import trio
 
@@ -30,9 +30,11 @@ from ._engine import HandleOptions
 from ._enums import FuturesType, FuturesTypeLike
 from ._handle import StreamHandle
 from ._manager import BinanceSocketManager, _transport_for, open_binance_streams
+from ._order_book import DepthCache, NumberT
 from ._settings import Settings
 from ._streams import validate_time_unit
 from ._transport import Transport
+from .messages import ErrorMessage
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -41,10 +43,16 @@ __all__ = ["Callback", "ThreadedManager"]
 
 logger = logging.getLogger("trio_binance")
 
-Callback: TypeAlias = Callable[[Any], object]
-"""A callable taking one message: a plain function, or an ``async def`` one (awaited)."""
+M = TypeVar("M")
 
-Handle: TypeAlias = StreamHandle | DepthCacheHandle
+Callback: TypeAlias = Callable[[M], object]
+"""A callable taking one message ``M``: a plain function, or an ``async def`` one (awaited).
+
+``M`` is the socket's message type (see :mod:`trio_binance.messages`), with
+:class:`~trio_binance.messages.ErrorMessage`: what the callback gets if the socket fails.
+"""
+
+Handle: TypeAlias = StreamHandle[Any] | DepthCacheHandle[Any]
 Opener: TypeAlias = Callable[[BinanceSocketManager], Handle]
 """Opens a socket's handle from the manager (runs in the Trio thread)."""
 Namer: TypeAlias = Callable[[Handle], str]
@@ -71,7 +79,7 @@ class _Socket:
 
     __slots__ = ("active", "callback", "errors", "failed", "handle", "name", "scope")
 
-    def __init__(self, name: str, callback: Callback, handle: Handle) -> None:
+    def __init__(self, name: str, callback: Callback[Any], handle: Handle) -> None:
         self.name = name
         self.callback = callback
         self.handle = handle
@@ -322,7 +330,7 @@ class ThreadedManager:
         if self._stop_event is not None:
             self._stop_event.set()
 
-    def _open_socket(self, opener: Opener, callback: Callback, namer: Namer) -> str:
+    def _open_socket(self, opener: Opener, callback: Callback[Any], namer: Namer) -> str:
         bsm, nursery = self._bsm, self._nursery
         if self._stopping or bsm is None or nursery is None:
             raise RuntimeError(f"{type(self).__name__} is not running (it is stopping)")
@@ -433,7 +441,7 @@ class ThreadedManager:
 
     # ------------------------------------------------------------ caller side
 
-    def _start_socket(self, callback: Callback, opener: Opener, namer: Namer) -> str:
+    def _start_socket(self, callback: Callback[Any], opener: Opener, namer: Namer) -> str:
         """Open a handle with ``opener`` in the Trio thread and deliver it to ``callback``.
 
         Runs in the caller's thread; the handle is opened in the Trio thread, so that
@@ -483,7 +491,7 @@ class ThreadedManager:
 
     # ------------------------------------------------ order books (both managers)
 
-    def _start_book(self, callback: Callback, limit: int, bm: object, opener: Opener) -> str:
+    def _start_book(self, callback: Callback[Any], limit: int, bm: object, opener: Opener) -> str:
         """A depth cache, named as python-binance names it: ``<symbol>@depth<limit>``."""
         if bm is not None:
             logger.warning(
@@ -499,12 +507,12 @@ class ThreadedManager:
 
     def start_depth_cache(
         self,
-        callback: Callback,
+        callback: Callback[DepthCache[NumberT] | ErrorMessage],
         symbol: str,
         refresh_interval: float | None = None,
         bm: object = None,
         limit: int = 10,
-        conv_type: Callable[[str], Any] = float,
+        conv_type: Callable[[str], NumberT] = float,  # type: ignore[assignment]
         ws_interval: int | None = 0,
     ) -> str:
         """A local spot order book (see :meth:`BinanceSocketManager.depth_cache`).
@@ -546,12 +554,12 @@ class ThreadedManager:
 
     def start_futures_depth_cache(
         self,
-        callback: Callback,
+        callback: Callback[DepthCache[NumberT] | ErrorMessage],
         symbol: str,
         refresh_interval: float | None = None,
         bm: object = None,
         limit: int = 10,
-        conv_type: Callable[[str], Any] = float,
+        conv_type: Callable[[str], NumberT] = float,  # type: ignore[assignment]
         futures_type: FuturesTypeLike = FuturesType.USD_M,
         speed: str | int | None = None,
     ) -> str:
@@ -593,12 +601,12 @@ class ThreadedManager:
 
     def start_options_depth_cache(
         self,
-        callback: Callback,
+        callback: Callback[DepthCache[NumberT] | ErrorMessage],
         symbol: str,
         refresh_interval: float | None = None,
         bm: object = None,
         limit: int = 10,
-        conv_type: Callable[[str], Any] = float,
+        conv_type: Callable[[str], NumberT] = float,  # type: ignore[assignment]
         speed: str | int = "500ms",
     ) -> str:
         """A local options order book (see :meth:`BinanceSocketManager.options_depth_cache`).

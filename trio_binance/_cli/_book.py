@@ -37,7 +37,9 @@ _LIMIT = 100
 _REFRESH = 0.1  # seconds between two renders of the live view
 
 
-def open_book(bsm: BinanceSocketManager, product: Product, symbol: str) -> DepthCacheHandle:
+def open_book(
+    bsm: BinanceSocketManager, product: Product, symbol: str
+) -> DepthCacheHandle[decimal.Decimal]:
     """The product's depth cache of ``symbol``, with exact (Decimal) prices."""
     conv = decimal.Decimal
     if product is Product.SPOT:
@@ -53,7 +55,7 @@ def _levels(levels: Any) -> list[list[str]]:
     return [[str(price), str(qty)] for price, qty in levels]
 
 
-def book_snapshot(cache: DepthCache, depth: int) -> dict[str, Any]:
+def book_snapshot(cache: DepthCache[Any], depth: int) -> dict[str, Any]:
     """``{"symbol", "update_id", "bids": [[p, q], ...], "asks": [...]}``, prices as text."""
     return {
         "symbol": cache.symbol,
@@ -64,7 +66,7 @@ def book_snapshot(cache: DepthCache, depth: int) -> dict[str, Any]:
 
 
 def render_book(
-    cache: DepthCache,
+    cache: DepthCache[Any],
     *,
     depth: int,
     market: str,

@@ -24,6 +24,7 @@ from .._streams import (
     StreamRequest,
     build_request,
 )
+from ..messages import Envelope
 
 __all__ = [
     "MARKETS",
@@ -118,8 +119,8 @@ def validate_streams(product: Product, streams: Sequence[str]) -> StreamRequest:
 
 
 def open_multiplex(
-    bsm: BinanceSocketManager, product: Product, streams: Sequence[str]
-) -> StreamHandle:
+    bsm: BinanceSocketManager[Gap], product: Product, streams: Sequence[str]
+) -> StreamHandle[Envelope | Gap]:
     """The product's multiplex handle (``{"stream", "data"}`` envelopes) on ``streams``."""
     if product is Product.SPOT:
         return bsm.multiplex_socket(streams)

@@ -111,7 +111,11 @@ _NUMBER = re.compile(r"#(\d+)$")
 
 
 def _connection_name(
-    bsm: BinanceSocketManager, endpoints: Endpoints, product: Product, route: str, index: int
+    bsm: BinanceSocketManager[Gap],
+    endpoints: Endpoints,
+    product: Product,
+    route: str,
+    index: int,
 ) -> str:
     """The name ``bsm.connection_stats()`` gives the connection carrying a group."""
     url = connection_url(endpoints.route_url(product, route))
@@ -309,7 +313,7 @@ async def record_streams(
 
 
 async def _run_group(
-    bsm: BinanceSocketManager,
+    bsm: BinanceSocketManager[Gap],
     endpoints: Endpoints,
     product: Product,
     route: str,

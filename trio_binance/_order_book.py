@@ -568,7 +568,7 @@ class BookSync:
         """
         if self.spot:
             return first <= last + 1
-        previous = event.get("pu")
+        previous: object = event.get("pu")
         if first <= last:
             return True
         return previous == last if previous is not None else first == last + 1

@@ -49,13 +49,18 @@ def _pin(cpu: int | None) -> Callable[[], None] | None:
     return pin
 
 
-def _env(trio_binance: str = "") -> dict[str, str]:
-    """The client's environment; ``trio_binance``: another revision's package directory."""
+def _env(trio_binance: str | None = None) -> dict[str, str]:
+    """The client's environment.
+
+    ``trio_binance``: the package directory of another revision, ``""`` for this
+    tree's, ``None`` to keep the caller's ``BENCH_TRIO_BINANCE`` (this tree if unset).
+    """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"
     env["SSL_CERT_FILE"] = str(TLS_DIR / "ca.pem")  # what default SSL contexts trust
-    env["BENCH_TRIO_BINANCE"] = trio_binance
+    if trio_binance is not None:
+        env["BENCH_TRIO_BINANCE"] = trio_binance
     return env
 
 
@@ -71,7 +76,10 @@ def _client_timeout(job: Job) -> float:
 
 
 def run_job(
-    job: Job, server: ServerProcess, pin: Callable[[], None] | None, trio_binance: str = ""
+    job: Job,
+    server: ServerProcess,
+    pin: Callable[[], None] | None,
+    trio_binance: str | None = None,
 ) -> Record:
     spec = dataclasses.replace(job.spec, url=server.tls_url if job.spec.tls else server.url)
     server.arm(spec)

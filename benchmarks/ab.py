@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # run as a script: python benchmarks/ab.py
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
     __package__ = "benchmarks"
 
-from benchmarks.book import export_revision
+from benchmarks.book import export_revision, median_spread
 from benchmarks.frames import mix_streams
 from benchmarks.machine import machine_info
 from benchmarks.plan import Job
@@ -37,12 +37,6 @@ from benchmarks.spec import RunSpec
 
 RESULTS = ROOT / "benchmarks" / "results"
 KEYS = ("tb-iter", "tb-batch")
-
-
-def _spread(values: list[float], spec: str) -> str:
-    if not values:
-        return "n/a"
-    return f"{statistics.median(values):{spec}} ({min(values):{spec}}-{max(values):{spec}})"
 
 
 def _ratio(after: list[float], before: list[float]) -> str:
@@ -130,11 +124,17 @@ def main() -> None:
             rate_a = [r.result.rate for r in after]
             cpu_b = [r.result.cpu_us_per_msg for r in before]
             cpu_a = [r.result.cpu_us_per_msg for r in after]
-            lines.append(
-                f"| {mix} | {client.label} | {_spread(rate_b, ',.0f')} | {_spread(rate_a, ',.0f')}"
-                f" | {_ratio(rate_a, rate_b)} | {_spread(cpu_b, '.2f')} | {_spread(cpu_a, '.2f')}"
-                f" | {_ratio(cpu_a, cpu_b)} |"
-            )
+            cells = [
+                mix,
+                client.label,
+                median_spread(rate_b, ",.0f"),
+                median_spread(rate_a, ",.0f"),
+                _ratio(rate_a, rate_b),
+                median_spread(cpu_b, ".2f"),
+                median_spread(cpu_a, ".2f"),
+                _ratio(cpu_a, cpu_b),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines.extend(f"- excluded: {p}" for p in problems)
     if not problems:

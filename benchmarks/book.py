@@ -105,11 +105,12 @@ def run_once(
         server.wait()
 
 
-def _median_spread(values: list[float]) -> str:
+def median_spread(values: list[float], spec: str = ",.1f") -> str:
+    """``median (min-max)`` of ``values``, each formatted with ``spec``."""
     if not values:
         return "n/a"
     mid = statistics.median(values)
-    return f"{mid:,.1f} ({min(values):,.1f}-{max(values):,.1f})"
+    return f"{mid:{spec}} ({min(values):{spec}}-{max(values):{spec}})"
 
 
 def main() -> None:
@@ -221,10 +222,10 @@ def main() -> None:
         ]
         errors = [r["error"] for r in runs if r["client"] == label and "error" in r]
         lines.append(
-            f"| {label} | {_median_spread(us)} | {_median_spread(ratio)}x | "
-            f"{_median_spread(total_us[label])} | "
-            f"{_median_spread(rate)} | {int(max(resyncs)) if resyncs else 'n/a'} | "
-            f"{_median_spread(mem)} |" + (f" errors: {errors[:2]}" if errors else "")
+            f"| {label} | {median_spread(us)} | {median_spread(ratio)}x | "
+            f"{median_spread(total_us[label])} | "
+            f"{median_spread(rate)} | {int(max(resyncs)) if resyncs else 'n/a'} | "
+            f"{median_spread(mem)} |" + (f" errors: {errors[:2]}" if errors else "")
         )
     resync = values("trio_binance", "resync", "seconds")
     left = values("trio_binance", "resync", "left")
@@ -232,7 +233,7 @@ def main() -> None:
         "",
         f"**200 books resync after a drop** (trio_binance, snapshot limit 100, weight 5 "
         f"each: 1,000 of the 3,000 a minute the books may use): "
-        f"{_median_spread(resync)} s from the drop to the last book in sync"
+        f"{median_spread(resync)} s from the drop to the last book in sync"
         f" (books left out of sync: {int(max(left)) if left else 'n/a'}).",
         "",
         "Not run: unicorn-binance-local-depth-cache builds its own websocket manager with "
